@@ -1,0 +1,436 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  ServerResponse,
+} from "node:http";
+import type { Socket as NetSocket } from "node:net";
+import type { Duplex } from "node:stream";
+import { serialize as serializeCookie } from "cookie";
+import { type WebSocket, WebSocketServer } from "ws";
+import { CloseReasons, type ErrorCode, ErrorCodes, type ErrorSpec, TuttiError } from "../errors.js";
+import { resolveCors } from "./cors.js";
+import { EngineSession, type SessionHost } from "./engine-session.js";
+import { FlushScheduler } from "./flush-scheduler.js";
+import { abortUpgrade, sendHttpError } from "./http-error.js";
+import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions, type TransportName } from "./options.js";
+import { PollingTransport } from "./transports/polling.js";
+import { WebSocketTransport } from "./transports/websocket.js";
+
+/** Connect-style middleware run on every engine HTTP request and WebSocket upgrade request. */
+export type EngineMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/** Emitted as `connection_error` when a request is refused. */
+export interface ConnectionError {
+  req: IncomingMessage;
+  /** The Engine.IO error code (0-5), 3 for refusals of our own such as a payload too large. */
+  code: number;
+  message: string;
+  context: Record<string, unknown>;
+}
+
+export interface EngineServerEvents {
+  connection: [session: EngineSession];
+  connection_error: [error: ConnectionError];
+  initial_headers: [headers: OutgoingHttpHeaders, req: IncomingMessage];
+  headers: [headers: OutgoingHttpHeaders, req: IncomingMessage];
+  close: [];
+}
+
+type Query = Record<string, string>;
+
+interface Refusal {
+  code: ErrorCode;
+  message?: string;
+  context: Record<string, unknown>;
+}
+
+function parseQuery(url: string | undefined): Query {
+  const query: Query = Object.create(null);
+  if (url === undefined) return query;
+  const q = url.indexOf("?");
+  if (q === -1) return query;
+  for (const [key, value] of new URLSearchParams(url.slice(q + 1))) {
+    if (!(key in query)) query[key] = value;
+  }
+  return query;
+}
+
+// RFC 7230 field-value characters; an Origin outside them is refused (engine.io does the same).
+const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * The Engine.IO v4 server: handshakes, sessions, polling and WebSocket transports, the upgrade,
+ * and the protocol's HTTP errors. Attach it to an `http.Server` or let it listen on a port.
+ */
+export class EngineServer extends EventEmitter<EngineServerEvents> implements SessionHost {
+  readonly opts: ResolvedEngineOptions;
+  readonly scheduler = new FlushScheduler();
+  /** Open sessions by id. */
+  readonly clients = new Map<string, EngineSession>();
+  httpServer: HttpServer | undefined;
+  readonly #wss: WebSocketServer;
+  readonly #middlewares: EngineMiddleware[] = [];
+  #ownsHttpServer = false;
+  #closed = false;
+
+  constructor(opts: EngineOptions = {}) {
+    super();
+    this.opts = resolveEngineOptions(opts);
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: this.opts.maxHttpBufferSize,
+      perMessageDeflate: this.opts.perMessageDeflate,
+    });
+    this.#wss.on("headers", (lines, req) => this.#onWebSocketHeaders(lines, req));
+  }
+
+  get clientsCount(): number {
+    return this.clients.size;
+  }
+
+  /** Adds a middleware run before each request is handled (express-session, helmet, ...). */
+  use(middleware: EngineMiddleware): this {
+    this.#middlewares.push(middleware);
+    return this;
+  }
+
+  /**
+   * Answers requests under `opts.path` on `server`; every other request still reaches the
+   * handlers the server already had, so the engine runs beside an existing app.
+   */
+  attach(server: HttpServer): this {
+    if (this.httpServer !== undefined) throw new TuttiError("INVALID_OPTION", "engine is already attached");
+    this.httpServer = server;
+    const previous = server.listeners("request").slice() as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+    server.removeAllListeners("request");
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      if (this.matches(req)) this.handleRequest(req, res);
+      else if (previous.length === 0) {
+        res.writeHead(404, { "Content-Type": "text/plain" });
+        res.end("Not Found");
+      } else for (const listener of previous) listener.call(server, req, res);
+    });
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.matches(req)) {
+        this.handleUpgrade(req, socket, head);
+      } else if (this.opts.destroyUpgrade) {
+        // Give the app's own upgrade listeners a chance; destroy the socket if none answers.
+        const timer = setTimeout(() => {
+          if (socket.writable && (socket as NetSocket).bytesWritten <= 0) socket.destroy();
+        }, this.opts.destroyUpgradeTimeout);
+        socket.once("close", () => clearTimeout(timer));
+      }
+    });
+    return this;
+  }
+
+  /** Creates an HTTP server answering only the engine, and listens on `port`. */
+  listen(port: number, hostname?: string, callback?: () => void): this {
+    const server = createServer();
+    this.attach(server);
+    this.#ownsHttpServer = true;
+    if (hostname === undefined) server.listen(port, callback);
+    else server.listen(port, hostname, callback);
+    return this;
+  }
+
+  /** True when the request is for the engine's path. */
+  matches(req: IncomingMessage): boolean {
+    return req.url?.startsWith(this.opts.path) === true;
+  }
+
+  /** Handles one HTTP request under the engine's path (handshake, GET or POST). */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const query = parseQuery(req.url);
+    this.#withCors(req, res, (headers) => {
+      this.#runMiddlewares(req, res, (failed) => {
+        if (failed) {
+          this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context: { name: "MIDDLEWARE_FAILURE" } });
+          return;
+        }
+        this.#verify(req, query, false, (refusal) => {
+          if (refusal) {
+            this.#refuseHttp(req, res, headers, refusal);
+            return;
+          }
+          const sid = query.sid;
+          if (sid !== undefined) {
+            const session = this.clients.get(sid);
+            const transport = session?.transport;
+            if (!(transport instanceof PollingTransport)) {
+              this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context: { name: "TRANSPORT_MISMATCH" } });
+              return;
+            }
+            this.emit("headers", headers, req);
+            transport.onRequest(req, res, headers);
+            return;
+          }
+          this.#handshakePolling(req, res, headers);
+        });
+      });
+    });
+  }
+
+  /** Handles an HTTP upgrade under the engine's path: a WebSocket handshake or upgrade. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const query = parseQuery(req.url);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as NetSocket);
+    this.#runMiddlewares(req, res, (failed) => {
+      res.detachSocket(socket as NetSocket);
+      if (res.headersSent || res.writableEnded) return;
+      if (failed) {
+        this.#refuseUpgrade(req, socket, { code: "BAD_REQUEST", context: { name: "MIDDLEWARE_FAILURE" } });
+        return;
+      }
+      this.#verify(req, query, true, (refusal) => {
+        if (refusal) {
+          this.#refuseUpgrade(req, socket, refusal);
+          return;
+        }
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onWebSocket(req, ws, socket, query));
+      });
+    });
+  }
+
+  /** Closes every session with "server shutdown", and the HTTP server if the engine created it. */
+  close(callback?: (err?: Error) => void): this {
+    if (this.#closed) {
+      callback?.();
+      return this;
+    }
+    this.#closed = true;
+    for (const session of [...this.clients.values()]) session.terminate(CloseReasons.SERVER_SHUTDOWN);
+    this.#wss.close();
+    const server = this.httpServer;
+    if (this.#ownsHttpServer && server !== undefined) {
+      server.close((err) => callback?.(err));
+      server.closeIdleConnections();
+    } else {
+      callback?.();
+    }
+    this.emit("close");
+    return this;
+  }
+
+  // ---- SessionHost ----
+
+  onSessionClosed(session: EngineSession): void {
+    if (this.clients.get(session.id) === session) this.clients.delete(session.id);
+  }
+
+  // ---- internals ----
+
+  #generateId(req: IncomingMessage): string {
+    return this.opts.generateId ? this.opts.generateId(req) : randomBytes(15).toString("base64url");
+  }
+
+  #withCors(req: IncomingMessage, res: ServerResponse, next: (headers: OutgoingHttpHeaders) => void): void {
+    const cors = this.opts.cors;
+    if (!cors) {
+      next({});
+      return;
+    }
+    resolveCors(cors, req, (err, result) => {
+      if (err || result === undefined) {
+        this.#refuseHttp(req, res, {}, { code: "FORBIDDEN", context: { name: "CORS_ERROR" } });
+        return;
+      }
+      if (result.preflight && req.headers["access-control-request-method"] !== undefined) {
+        res.writeHead(result.status, result.headers);
+        res.end();
+        return;
+      }
+      next(result.headers);
+    });
+  }
+
+  #runMiddlewares(req: IncomingMessage, res: ServerResponse, done: (failed: boolean) => void): void {
+    const list = this.#middlewares;
+    if (list.length === 0) {
+      done(false);
+      return;
+    }
+    let i = 0;
+    const next = (err?: unknown): void => {
+      if (err !== undefined && err !== null) {
+        done(true);
+        return;
+      }
+      const middleware = list[i++];
+      if (middleware === undefined) {
+        done(false);
+        return;
+      }
+      try {
+        middleware(req, res, next);
+      } catch {
+        done(true);
+      }
+    };
+    next();
+  }
+
+  /** The protocol's checks, in order; calls back with the refusal, or nothing when accepted. */
+  #verify(req: IncomingMessage, query: Query, upgrade: boolean, done: (refusal?: Refusal) => void): void {
+    const transport = query.transport;
+    if (transport === undefined || !this.opts.transports.includes(transport as TransportName)) {
+      done({ code: "TRANSPORT_UNKNOWN", context: { transport } });
+      return;
+    }
+    if (query.EIO !== "4") {
+      done({ code: "UNSUPPORTED_PROTOCOL_VERSION", context: { protocol: query.EIO } });
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && INVALID_HEADER_CHAR.test(origin)) {
+      done({ code: "BAD_REQUEST", context: { name: "INVALID_ORIGIN", origin } });
+      return;
+    }
+    if (this.#closed) {
+      done({ code: "BAD_REQUEST", context: { name: "SERVER_CLOSED" } });
+      return;
+    }
+    const sid = query.sid;
+    if (sid !== undefined) {
+      const session = this.clients.get(sid);
+      if (session === undefined) {
+        done({ code: "SESSION_ID_UNKNOWN", context: { sid } });
+        return;
+      }
+      if (!upgrade && session.transport.name !== transport) {
+        done({ code: "BAD_REQUEST", context: { name: "TRANSPORT_MISMATCH" } });
+        return;
+      }
+      if (upgrade && (transport !== "websocket" || !this.opts.allowUpgrades || !session.canUpgrade())) {
+        done({ code: "BAD_REQUEST", context: { name: "UPGRADE_REFUSED" } });
+        return;
+      }
+      done();
+      return;
+    }
+    if (req.method !== "GET") {
+      done({ code: "BAD_HANDSHAKE_METHOD", context: { method: req.method } });
+      return;
+    }
+    if (transport === "websocket" && !upgrade) {
+      done({ code: "BAD_REQUEST", context: { name: "TRANSPORT_HANDSHAKE_ERROR" } });
+      return;
+    }
+    if (transport === "polling" && upgrade) {
+      done({ code: "BAD_REQUEST", context: { name: "TRANSPORT_HANDSHAKE_ERROR" } });
+      return;
+    }
+    const allowRequest = this.opts.allowRequest;
+    if (allowRequest === undefined) {
+      done();
+      return;
+    }
+    let answered = false;
+    allowRequest(req, (message, success) => {
+      if (answered) return;
+      answered = true;
+      if (success) done();
+      else done({ code: "FORBIDDEN", message: message ?? undefined, context: { message } });
+    });
+  }
+
+  #connectionError(req: IncomingMessage, refusal: Refusal): void {
+    if (this.listenerCount("connection_error") === 0) return;
+    const spec: ErrorSpec = ErrorCodes[refusal.code];
+    this.emit("connection_error", {
+      req,
+      code: spec.engineCode ?? 3,
+      message: refusal.message ?? spec.message,
+      context: refusal.context,
+    });
+  }
+
+  #refuseHttp(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, refusal: Refusal): void {
+    this.#connectionError(req, refusal);
+    sendHttpError(res, refusal.code, headers, refusal.message);
+  }
+
+  #refuseUpgrade(req: IncomingMessage, socket: Duplex, refusal: Refusal): void {
+    this.#connectionError(req, refusal);
+    abortUpgrade(socket, refusal.code, refusal.message);
+  }
+
+  #setCookie(headers: OutgoingHttpHeaders, sid: string): void {
+    const cookie = this.opts.cookie;
+    if (!cookie) return;
+    const { name = "io", path, ...rest } = cookie;
+    headers["Set-Cookie"] = serializeCookie(name, sid, {
+      ...rest,
+      ...(path === false ? {} : { path }),
+    });
+  }
+
+  #upgradesFor(transport: TransportName): string[] {
+    if (transport !== "polling" || !this.opts.allowUpgrades) return [];
+    return this.opts.transports.includes("websocket") ? ["websocket"] : [];
+  }
+
+  #handshakePolling(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders): void {
+    let id: string;
+    try {
+      id = this.#generateId(req);
+    } catch (err) {
+      this.#refuseHttp(req, res, headers, {
+        code: "BAD_REQUEST",
+        context: { name: "ID_GENERATION_ERROR", error: err },
+      });
+      return;
+    }
+    const transport = new PollingTransport(this.opts);
+    const session = new EngineSession(id, this, transport, req);
+    this.clients.set(id, session);
+    this.#setCookie(headers, id);
+    this.emit("initial_headers", headers, req);
+    this.emit("headers", headers, req);
+    session.open(this.#upgradesFor("polling"));
+    this.emit("connection", session);
+    transport.onRequest(req, res, headers);
+  }
+
+  #onWebSocketHeaders(lines: string[], req: IncomingMessage): void {
+    const query = parseQuery(req.url);
+    const headers: OutgoingHttpHeaders = {};
+    if (query.sid === undefined) this.emit("initial_headers", headers, req);
+    this.emit("headers", headers, req);
+    for (const [key, value] of Object.entries(headers)) {
+      if (value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) lines.push(`${key}: ${String(v)}`);
+    }
+  }
+
+  #onWebSocket(req: IncomingMessage, ws: WebSocket, socket: Duplex, query: Query): void {
+    const transport = new WebSocketTransport(ws, socket, query.b64 === undefined);
+    const sid = query.sid;
+    if (sid !== undefined) {
+      const session = this.clients.get(sid);
+      if (session === undefined) {
+        transport.close("server");
+        return;
+      }
+      session.upgradeTo(transport);
+      return;
+    }
+    let id: string;
+    try {
+      id = this.#generateId(req);
+    } catch {
+      transport.close("error");
+      return;
+    }
+    const session = new EngineSession(id, this, transport, req);
+    this.clients.set(id, session);
+    session.open([]);
+    this.emit("connection", session);
+  }
+}

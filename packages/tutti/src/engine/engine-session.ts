@@ -1,0 +1,337 @@
+import { EventEmitter } from "node:events";
+import type { IncomingMessage } from "node:http";
+import { type CloseReason, CloseReasons } from "../errors.js";
+import { type EnginePacket, type EnginePacketType, packetByteLength } from "../protocol/engine-packet.js";
+import type { FlushScheduler } from "./flush-scheduler.js";
+import type { ResolvedEngineOptions } from "./options.js";
+import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "./transport.js";
+import { PollingTransport } from "./transports/polling.js";
+import type { WebSocketTransport } from "./transports/websocket.js";
+
+export type SessionState = "opening" | "open" | "closing" | "closed";
+
+/** Data a session can send: text, or binary in any of Node's or the web's shapes. */
+export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+export interface SendOptions {
+  /** Allow compression of this packet (polling gzip, WebSocket per-message deflate). Default true. */
+  compress?: boolean;
+}
+
+/** What a session needs from the server that created it. */
+export interface SessionHost {
+  readonly opts: ResolvedEngineOptions;
+  readonly scheduler: FlushScheduler;
+  onSessionClosed(session: EngineSession): void;
+}
+
+export interface EngineSessionEvents {
+  message: [data: string | Buffer];
+  data: [data: string | Buffer];
+  packet: [packet: EnginePacket];
+  packetCreate: [packet: EnginePacket];
+  flush: [packets: readonly EnginePacket[]];
+  drain: [];
+  heartbeat: [];
+  upgrading: [transport: Transport];
+  upgrade: [transport: Transport];
+  close: [reason: CloseReason, description?: string];
+}
+
+function toBuffer(data: Exclude<SendData, string>): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * One client's Engine.IO session, independent of the transport under it. It owns the outgoing
+ * queue (bounded by `maxBufferedBytes`), the heartbeat and the upgrade from polling to WebSocket.
+ */
+export class EngineSession extends EventEmitter<EngineSessionEvents> implements TransportHandler {
+  readonly id: string;
+  readonly protocol = 4;
+  /** The handshake request. */
+  readonly request: IncomingMessage;
+  readonly remoteAddress: string;
+  readyState: SessionState = "opening";
+  transport: Transport;
+  upgrading = false;
+  upgraded = false;
+
+  readonly #host: SessionHost;
+  #queue: QueuedPacket[] = [];
+  #queuedBytes = 0;
+  #flushScheduled = false;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #pongTimer: NodeJS.Timeout | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
+  #upgradeTimer: NodeJS.Timeout | undefined;
+  #probe: WebSocketTransport | undefined;
+  #closeReason: CloseReason | undefined;
+
+  constructor(id: string, host: SessionHost, transport: Transport, request: IncomingMessage) {
+    super();
+    this.id = id;
+    this.#host = host;
+    this.transport = transport;
+    transport.handler = this;
+    this.request = request;
+    this.remoteAddress = request.socket.remoteAddress ?? "";
+  }
+
+  /** Bytes waiting to reach this client: queued packets plus the socket's unwritten bytes. */
+  get bufferedBytes(): number {
+    return this.#queuedBytes + this.transport.bufferedAmount;
+  }
+
+  /** Sends the open packet and starts the heartbeat. Called once by the server. */
+  open(upgrades: readonly string[]): void {
+    const opts = this.#host.opts;
+    this.readyState = "open";
+    this.#enqueue(
+      {
+        type: "open",
+        data: JSON.stringify({
+          sid: this.id,
+          upgrades,
+          pingInterval: opts.pingInterval,
+          pingTimeout: opts.pingTimeout,
+          maxPayload: opts.maxHttpBufferSize,
+        }),
+      },
+      false,
+      undefined,
+    );
+    this.#schedulePing();
+  }
+
+  /** Sends a message packet. Dropped if the session is closing or closed. */
+  send(data: SendData, options?: SendOptions, callback?: () => void): this {
+    this.sendPacket("message", data, options, callback);
+    return this;
+  }
+
+  /** Alias of `send`, as in engine.io. */
+  write(data: SendData, options?: SendOptions, callback?: () => void): this {
+    return this.send(data, options, callback);
+  }
+
+  sendPacket(type: EnginePacketType, data?: SendData, options?: SendOptions, callback?: () => void): void {
+    if (this.readyState !== "open" && this.readyState !== "opening") return;
+    const packet: EnginePacket =
+      data === undefined ? { type } : { type, data: typeof data === "string" ? data : toBuffer(data) };
+    this.#enqueue(packet, options?.compress !== false, callback);
+  }
+
+  #enqueue(packet: EnginePacket, compress: boolean, callback: (() => void) | undefined): void {
+    const size = packetByteLength(packet);
+    if (this.bufferedBytes + size > this.#host.opts.maxBufferedBytes) {
+      this.#onClose(CloseReasons.SLOW_CONSUMER, `more than ${this.#host.opts.maxBufferedBytes} bytes buffered`);
+      return;
+    }
+    if (this.listenerCount("packetCreate") > 0) this.emit("packetCreate", packet);
+    this.#queue.push({ packet, size, compress, callback });
+    this.#queuedBytes += size;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      this.#host.scheduler.schedule(this);
+    }
+  }
+
+  /** Writes the queue to the transport if it can take it. Called once per event-loop turn. */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.readyState === "closed" || this.#queue.length === 0 || !this.transport.writable) return;
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    if (this.listenerCount("flush") > 0)
+      this.emit(
+        "flush",
+        batch.map((q) => q.packet),
+      );
+    this.transport.send(batch);
+    if (this.listenerCount("drain") > 0) this.emit("drain");
+  }
+
+  /**
+   * Closes the session from the server side: what is queued is still delivered, then a close
+   * packet, then the transport is closed. Reason "forced close".
+   */
+  close(): void {
+    if (this.readyState !== "open" && this.readyState !== "opening") return;
+    this.readyState = "closing";
+    this.#closeReason = CloseReasons.FORCED_CLOSE;
+    this.#queue.push({
+      packet: { type: "close" },
+      size: 1,
+      compress: false,
+      callback: () => this.#onClose(CloseReasons.FORCED_CLOSE),
+    });
+    this.#queuedBytes += 1;
+    // A polling client that never polls again must not hold the session forever.
+    this.#closeTimer = setTimeout(() => this.#onClose(CloseReasons.FORCED_CLOSE), this.#host.opts.pingTimeout);
+    this.flush();
+  }
+
+  /** Ends the session now, writing what the transport can take at once. Used on server shutdown. */
+  terminate(reason: CloseReason): void {
+    if (this.readyState === "closed") return;
+    if (this.transport.writable) {
+      this.#queue.push({ packet: { type: "close" }, size: 1, compress: false });
+      this.flush();
+    }
+    this.#onClose(reason, undefined, "server");
+  }
+
+  // ---- TransportHandler: events from the active transport ----
+
+  onPacket(packet: EnginePacket): void {
+    if (this.readyState !== "open" && this.readyState !== "closing") return;
+    if (this.listenerCount("packet") > 0) this.emit("packet", packet);
+    switch (packet.type) {
+      case "message": {
+        const data = packet.data ?? "";
+        this.emit("data", data);
+        this.emit("message", data);
+        break;
+      }
+      case "pong":
+        this.#onPong();
+        break;
+      case "close":
+        this.#onClose(CloseReasons.TRANSPORT_CLOSE, "client sent a close packet", "client");
+        break;
+      case "noop":
+        break;
+      case "ping":
+        // v4 reversed the heartbeat: only the server pings (spec, "From v3 to v4").
+        this.#onClose(CloseReasons.TRANSPORT_ERROR, "invalid heartbeat direction", "error");
+        break;
+      default:
+        this.#onClose(CloseReasons.PARSE_ERROR, `unexpected ${packet.type} packet`, "error");
+    }
+  }
+
+  onParseError(description: string): void {
+    this.#onClose(CloseReasons.PARSE_ERROR, description, "error");
+  }
+
+  onTransportError(description: string): void {
+    this.#onClose(CloseReasons.TRANSPORT_ERROR, description, "error");
+  }
+
+  onTransportClose(description: string): void {
+    this.#onClose(this.#closeReason ?? CloseReasons.TRANSPORT_CLOSE, description, "client");
+  }
+
+  onWritable(): void {
+    this.flush();
+  }
+
+  // ---- heartbeat ----
+
+  #schedulePing(): void {
+    const opts = this.#host.opts;
+    this.#pingTimer = setTimeout(() => {
+      this.sendPacket("ping");
+      this.#pongTimer = setTimeout(
+        () => this.#onClose(CloseReasons.PING_TIMEOUT, `no pong within ${opts.pingTimeout} ms`, "error"),
+        opts.pingTimeout,
+      );
+    }, opts.pingInterval);
+  }
+
+  #onPong(): void {
+    if (this.#pongTimer === undefined) return;
+    clearTimeout(this.#pongTimer);
+    this.#pongTimer = undefined;
+    clearTimeout(this.#pingTimer);
+    this.#schedulePing();
+    this.emit("heartbeat");
+  }
+
+  // ---- upgrade from polling to WebSocket ----
+
+  /** Whether a WebSocket may take over this session now. */
+  canUpgrade(): boolean {
+    return (
+      this.readyState === "open" && !this.upgrading && !this.upgraded && this.transport instanceof PollingTransport
+    );
+  }
+
+  /** Starts the probe: the client pings "probe" on the new WebSocket, then sends "upgrade". */
+  upgradeTo(probe: WebSocketTransport): void {
+    if (!this.canUpgrade()) {
+      probe.close("server");
+      return;
+    }
+    const polling = this.transport as PollingTransport;
+    this.upgrading = true;
+    this.#probe = probe;
+    const cancel = (): void => {
+      if (this.#probe !== probe) return;
+      this.#probe = undefined;
+      this.upgrading = false;
+      clearTimeout(this.#upgradeTimer);
+      probe.close("error");
+      polling.resume();
+      if (this.readyState === "open") this.flush();
+    };
+    this.#upgradeTimer = setTimeout(cancel, this.#host.opts.upgradeTimeout);
+    let probed = false;
+    probe.handler = {
+      onPacket: (packet) => {
+        if (packet.type === "ping" && packet.data === "probe" && !probed) {
+          probed = true;
+          probe.send([{ packet: { type: "pong", data: "probe" }, size: 6, compress: false }]);
+          polling.pause();
+          this.emit("upgrading", probe);
+        } else if (packet.type === "upgrade" && this.readyState !== "closed") {
+          this.#completeUpgrade(probe, polling);
+        } else {
+          cancel();
+        }
+      },
+      onParseError: cancel,
+      onTransportError: cancel,
+      onTransportClose: cancel,
+      onWritable: () => {},
+    };
+  }
+
+  #completeUpgrade(probe: WebSocketTransport, polling: PollingTransport): void {
+    clearTimeout(this.#upgradeTimer);
+    this.#probe = undefined;
+    this.upgrading = false;
+    this.upgraded = true;
+    polling.close("client");
+    this.transport = probe;
+    probe.handler = this;
+    this.emit("upgrade", probe);
+    // Whatever was queued during the probe, a pending close packet included, goes out on the WebSocket.
+    this.flush();
+  }
+
+  // ---- closing ----
+
+  #onClose(reason: CloseReason, description?: string, mode: CloseMode = "server"): void {
+    if (this.readyState === "closed") return;
+    this.readyState = "closed";
+    clearTimeout(this.#pingTimer);
+    clearTimeout(this.#pongTimer);
+    clearTimeout(this.#closeTimer);
+    clearTimeout(this.#upgradeTimer);
+    if (this.#probe) {
+      this.#probe.close("error");
+      this.#probe = undefined;
+    }
+    this.upgrading = false;
+    this.transport.close(mode);
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#host.onSessionClosed(this);
+    this.emit("close", reason, description);
+  }
+}

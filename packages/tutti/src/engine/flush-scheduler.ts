@@ -1,0 +1,29 @@
+/** Something with an outgoing queue to write out. */
+export interface Flushable {
+  flush(): void;
+}
+
+/**
+ * Coalesces writes: every session that queued packets during this event-loop turn is flushed
+ * once, from a single `setImmediate` shared by the whole server, so a burst of sends to one
+ * socket becomes one write and a broadcast to thousands costs one timer, not thousands.
+ */
+export class FlushScheduler {
+  #pending: Flushable[] = [];
+  #armed = false;
+
+  schedule(item: Flushable): void {
+    this.#pending.push(item);
+    if (!this.#armed) {
+      this.#armed = true;
+      setImmediate(this.#run);
+    }
+  }
+
+  #run = (): void => {
+    this.#armed = false;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const item of pending) item.flush();
+  };
+}

@@ -1,0 +1,16 @@
+export type { CorsOptions, CorsOrigin } from "./cors.js";
+export {
+  type ConnectionError,
+  type EngineMiddleware,
+  EngineServer,
+  type EngineServerEvents,
+} from "./engine-server.js";
+export {
+  EngineSession,
+  type EngineSessionEvents,
+  type SendData,
+  type SendOptions,
+  type SessionState,
+} from "./engine-session.js";
+export type { AllowRequest, CookieOptions, EngineOptions, TransportName } from "./options.js";
+export type { Transport } from "./transport.js";

@@ -1,0 +1,144 @@
+import type { IncomingMessage } from "node:http";
+import type { PerMessageDeflateOptions } from "ws";
+import { TuttiError } from "../errors.js";
+import type { CorsOptions } from "./cors.js";
+
+export type TransportName = "polling" | "websocket";
+
+export interface CookieOptions {
+  name?: string;
+  path?: string | false;
+  httpOnly?: boolean;
+  sameSite?: "strict" | "lax" | "none" | boolean;
+  secure?: boolean;
+  domain?: string;
+  maxAge?: number;
+}
+
+/**
+ * `allowRequest(req, callback)`: call `callback(null, true)` to accept a handshake, or
+ * `callback(message, false)` to refuse it with HTTP 403 and Engine.IO error code 4.
+ */
+export type AllowRequest = (
+  req: IncomingMessage,
+  callback: (err: string | null | undefined, success: boolean) => void,
+) => void;
+
+export interface EngineOptions {
+  /** Request path the engine answers on. Default "/socket.io/". */
+  path?: string;
+  /** Add a trailing slash to `path` when matching. Default true. */
+  addTrailingSlash?: boolean;
+  /** Milliseconds between server pings. Default 25000. */
+  pingInterval?: number;
+  /** Milliseconds to wait for a pong before closing with "ping timeout". Default 20000. */
+  pingTimeout?: number;
+  /** Milliseconds an upgrade may take before the probe transport is dropped. Default 10000. */
+  upgradeTimeout?: number;
+  /** Largest message or polling request body in bytes. Default 1e6. */
+  maxHttpBufferSize?: number;
+  /** Transports accepted. Default ["polling", "websocket"]. */
+  transports?: TransportName[];
+  /** Allow polling sessions to upgrade to WebSocket. Default true. */
+  allowUpgrades?: boolean;
+  /** Decide whether a handshake or upgrade request is accepted. */
+  allowRequest?: AllowRequest;
+  /** CORS for the polling transport. Off by default. */
+  cors?: CorsOptions | false;
+  /** Set a cookie holding the session id on the handshake. Off by default. */
+  cookie?: boolean | CookieOptions;
+  /** WebSocket per-message deflate, passed to `ws`. Off by default. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** gzip/deflate for polling responses at or above `threshold` bytes. Default on, threshold 1024. */
+  httpCompression?: boolean | { threshold?: number };
+  /**
+   * Most bytes a session may hold queued for a client that does not read (queued packets plus
+   * what the WebSocket has not yet written). Past it the session closes with "slow consumer".
+   * Default 2 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Destroy upgrade requests outside `path` that nobody else answers. Default true. */
+  destroyUpgrade?: boolean;
+  /** Milliseconds before such an upgrade request is destroyed. Default 1000. */
+  destroyUpgradeTimeout?: number;
+  /** Session id generator. Default: 15 random bytes, base64url (20 characters). */
+  generateId?: (req: IncomingMessage) => string;
+}
+
+export interface ResolvedEngineOptions {
+  path: string;
+  pingInterval: number;
+  pingTimeout: number;
+  upgradeTimeout: number;
+  maxHttpBufferSize: number;
+  transports: TransportName[];
+  allowUpgrades: boolean;
+  allowRequest: AllowRequest | undefined;
+  cors: CorsOptions | false;
+  cookie: CookieOptions | false;
+  perMessageDeflate: false | PerMessageDeflateOptions;
+  httpCompression: false | { threshold: number };
+  maxBufferedBytes: number;
+  destroyUpgrade: boolean;
+  destroyUpgradeTimeout: number;
+  generateId: ((req: IncomingMessage) => string) | undefined;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new TuttiError("INVALID_OPTION", `${name} must be a finite number above 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOptions {
+  const rawPath = opts.path ?? "/socket.io/";
+  const trimmed = rawPath.replace(/\/$/, "");
+  const path = opts.addTrailingSlash === false ? trimmed : `${trimmed}/`;
+
+  const transports = opts.transports ?? ["polling", "websocket"];
+  for (const t of transports) {
+    if (t !== "polling" && t !== "websocket") {
+      throw new TuttiError("INVALID_OPTION", `unknown transport "${String(t)}"`);
+    }
+  }
+  if (transports.length === 0) throw new TuttiError("INVALID_OPTION", "transports must not be empty");
+
+  let cookie: CookieOptions | false = false;
+  if (opts.cookie === true) cookie = {};
+  else if (opts.cookie) cookie = opts.cookie;
+  if (cookie) {
+    cookie = { name: "io", path: "/", sameSite: "lax", ...cookie };
+    if (cookie.httpOnly === undefined) cookie.httpOnly = cookie.path !== false;
+  }
+
+  let perMessageDeflate: false | PerMessageDeflateOptions = false;
+  if (opts.perMessageDeflate === true) perMessageDeflate = { threshold: 1024 };
+  else if (opts.perMessageDeflate) perMessageDeflate = { threshold: 1024, ...opts.perMessageDeflate };
+
+  let httpCompression: false | { threshold: number } = { threshold: 1024 };
+  if (opts.httpCompression === false) httpCompression = false;
+  else if (typeof opts.httpCompression === "object") {
+    httpCompression = { threshold: opts.httpCompression.threshold ?? 1024 };
+  }
+
+  return {
+    path,
+    pingInterval: positive("pingInterval", opts.pingInterval, 25_000),
+    pingTimeout: positive("pingTimeout", opts.pingTimeout, 20_000),
+    upgradeTimeout: positive("upgradeTimeout", opts.upgradeTimeout, 10_000),
+    maxHttpBufferSize: positive("maxHttpBufferSize", opts.maxHttpBufferSize, 1e6),
+    transports: [...transports],
+    allowUpgrades: opts.allowUpgrades ?? true,
+    allowRequest: opts.allowRequest,
+    cors: opts.cors ?? false,
+    cookie,
+    perMessageDeflate,
+    httpCompression,
+    maxBufferedBytes: positive("maxBufferedBytes", opts.maxBufferedBytes, 2 * 1024 * 1024),
+    destroyUpgrade: opts.destroyUpgrade ?? true,
+    destroyUpgradeTimeout: positive("destroyUpgradeTimeout", opts.destroyUpgradeTimeout, 1000),
+    generateId: opts.generateId,
+  };
+}

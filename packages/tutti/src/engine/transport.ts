@@ -1,0 +1,49 @@
+import type { EnginePacket } from "../protocol/engine-packet.js";
+import type { TransportName } from "./options.js";
+
+/** A packet waiting in a session's outgoing queue. */
+export interface QueuedPacket {
+  readonly packet: EnginePacket;
+  /** Bytes the packet takes on the wire, counted against the session's buffer limit. */
+  readonly size: number;
+  readonly compress: boolean;
+  /** Called once the packet has been written to the transport. */
+  readonly callback?: (() => void) | undefined;
+}
+
+/** What a transport reports to the session that owns it. Each call may come at most once per event. */
+export interface TransportHandler {
+  onPacket(packet: EnginePacket): void;
+  /** The client sent something that does not decode. */
+  onParseError(description: string): void;
+  /** The transport failed (overlapping requests, aborted request, socket error). */
+  onTransportError(description: string): void;
+  /** The client closed the transport. */
+  onTransportClose(description: string): void;
+  /** The transport can take packets again (a polling GET arrived). */
+  onWritable(): void;
+}
+
+/**
+ * How a transport is closed:
+ * - "server": the server ends the session (polling answers a pending GET with a close packet);
+ * - "client": the client asked for it (a pending GET gets a noop);
+ * - "error": the transport is dropped at once.
+ */
+export type CloseMode = "server" | "client" | "error";
+
+/**
+ * A transport moves packets between one client and its session. It holds no queue of its own
+ * beyond what the socket or the pending HTTP response holds: the session owns the queue.
+ */
+export interface Transport {
+  readonly name: TransportName;
+  handler: TransportHandler;
+  /** True when `send` writes now rather than having nowhere to write. */
+  readonly writable: boolean;
+  /** Bytes handed to the socket and not yet written. */
+  readonly bufferedAmount: number;
+  /** Writes packets; the caller checked `writable`. */
+  send(packets: readonly QueuedPacket[]): void;
+  close(mode: CloseMode): void;
+}

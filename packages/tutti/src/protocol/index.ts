@@ -1,0 +1,15 @@
+export {
+  type BinaryData,
+  decodeFrame,
+  decodePayload,
+  decodeTextPacket,
+  type EnginePacket,
+  type EnginePacketType,
+  EnginePacketTypes,
+  encodeFrame,
+  encodePayload,
+  encodePayloadPacket,
+  type PacketData,
+  packetByteLength,
+  RECORD_SEPARATOR,
+} from "./engine-packet.js";
