@@ -74,6 +74,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   httpServer: HttpServer | undefined;
   readonly #wss: WebSocketServer;
   readonly #middlewares: EngineMiddleware[] = [];
+  /** Per upgrade request in flight: headers middlewares set, and the id of a new session. */
+  readonly #pendingUpgrades = new WeakMap<IncomingMessage, { headers: OutgoingHttpHeaders; id?: string }>();
   #ownsHttpServer = false;
   #closed = false;
 
@@ -193,7 +195,24 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           this.#refuseUpgrade(req, socket, refusal);
           return;
         }
-        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onWebSocket(req, ws, socket, query));
+        // Headers the middlewares set go on the 101 response (express-session's Set-Cookie, say).
+        const pending: { headers: OutgoingHttpHeaders; id?: string } = { headers: res.getHeaders() };
+        if (query.sid === undefined) {
+          try {
+            pending.id = this.#generateId(req);
+          } catch (err) {
+            this.#refuseUpgrade(req, socket, {
+              code: "BAD_REQUEST",
+              context: { name: "ID_GENERATION_ERROR", error: err },
+            });
+            return;
+          }
+        }
+        this.#pendingUpgrades.set(req, pending);
+        this.#wss.handleUpgrade(req, socket, head, (ws) => {
+          this.#pendingUpgrades.delete(req);
+          this.#onWebSocket(req, ws, socket, query, pending.id);
+        });
       });
     });
   }
@@ -399,9 +418,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   }
 
   #onWebSocketHeaders(lines: string[], req: IncomingMessage): void {
-    const query = parseQuery(req.url);
-    const headers: OutgoingHttpHeaders = {};
-    if (query.sid === undefined) this.emit("initial_headers", headers, req);
+    const pending = this.#pendingUpgrades.get(req);
+    const headers: OutgoingHttpHeaders = { ...pending?.headers };
+    if (pending?.id !== undefined) {
+      this.#setCookie(headers, pending.id);
+      this.emit("initial_headers", headers, req);
+    }
     this.emit("headers", headers, req);
     for (const [key, value] of Object.entries(headers)) {
       if (value === undefined) continue;
@@ -409,23 +431,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     }
   }
 
-  #onWebSocket(req: IncomingMessage, ws: WebSocket, socket: Duplex, query: Query): void {
+  #onWebSocket(req: IncomingMessage, ws: WebSocket, socket: Duplex, query: Query, id: string | undefined): void {
     const transport = new WebSocketTransport(ws, socket, query.b64 === undefined);
-    const sid = query.sid;
-    if (sid !== undefined) {
-      const session = this.clients.get(sid);
-      if (session === undefined) {
-        transport.close("server");
-        return;
-      }
-      session.upgradeTo(transport);
-      return;
-    }
-    let id: string;
-    try {
-      id = this.#generateId(req);
-    } catch {
-      transport.close("error");
+    if (id === undefined) {
+      const session = this.clients.get(query.sid ?? "");
+      if (session === undefined) transport.close("server");
+      else session.upgradeTo(transport);
       return;
     }
     const session = new EngineSession(id, this, transport, req);

@@ -1,6 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { deflate, gzip } from "node:zlib";
+import Negotiator from "negotiator";
 import { decodePayload, type EnginePacket, encodePayload } from "../../protocol/engine-packet.js";
 import { sendHttpError } from "../http-error.js";
 import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "../transport.js";
@@ -210,10 +211,7 @@ export class PollingTransport implements Transport {
       });
     }
     const compression = this.#limits.httpCompression;
-    const encoding =
-      compression && compress && body.length >= compression.threshold
-        ? pickEncoding(req.headers["accept-encoding"])
-        : undefined;
+    const encoding = compression && compress && body.length >= compression.threshold ? pickEncoding(req) : undefined;
     if (encoding === undefined) {
       out["Content-Length"] = String(body.length);
       res.writeHead(200, out);
@@ -236,10 +234,11 @@ export class PollingTransport implements Transport {
   }
 }
 
-function pickEncoding(accept: string | undefined): "gzip" | "deflate" | undefined {
-  if (!accept) return undefined;
-  const lower = accept.toLowerCase();
-  if (/\bgzip\b/.test(lower)) return "gzip";
-  if (/\bdeflate\b/.test(lower)) return "deflate";
-  return undefined;
+const ENCODINGS = ["gzip", "deflate"];
+
+/** The client's preferred encoding among ours, honouring q-values (`gzip;q=0` refuses gzip). */
+function pickEncoding(req: IncomingMessage): "gzip" | "deflate" | undefined {
+  if (!req.headers["accept-encoding"]) return undefined;
+  const chosen = new Negotiator(req).encoding(ENCODINGS);
+  return chosen === "gzip" || chosen === "deflate" ? chosen : undefined;
 }
