@@ -11,12 +11,13 @@ import type { Socket as NetSocket } from "node:net";
 import type { Duplex } from "node:stream";
 import { serialize as serializeCookie } from "cookie";
 import { type WebSocket, WebSocketServer } from "ws";
-import { CloseReasons, type ErrorCode, ErrorCodes, type ErrorSpec, TuttiError } from "../errors.js";
+import { CloseReasons, ErrorCodes, type ErrorSpec, TuttiError } from "../errors.js";
 import { resolveCors } from "./cors.js";
 import { EngineSession, type SessionHost } from "./engine-session.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { abortUpgrade, sendHttpError } from "./http-error.js";
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions, type TransportName } from "./options.js";
+import { checkRequest, parseQuery, type Query, type Refusal } from "./request-check.js";
 import { PollingTransport } from "./transports/polling.js";
 import { WebSocketTransport } from "./transports/websocket.js";
 
@@ -39,28 +40,6 @@ export interface EngineServerEvents {
   headers: [headers: OutgoingHttpHeaders, req: IncomingMessage];
   close: [];
 }
-
-type Query = Record<string, string>;
-
-interface Refusal {
-  code: ErrorCode;
-  message?: string;
-  context: Record<string, unknown>;
-}
-
-function parseQuery(url: string | undefined): Query {
-  const query: Query = Object.create(null);
-  if (url === undefined) return query;
-  const q = url.indexOf("?");
-  if (q === -1) return query;
-  for (const [key, value] of new URLSearchParams(url.slice(q + 1))) {
-    if (!(key in query)) query[key] = value;
-  }
-  return query;
-}
-
-// RFC 7230 field-value characters; an Origin outside them is refused (engine.io does the same).
-const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * The Engine.IO v4 server: handshakes, sessions, polling and WebSocket transports, the upgrade,
@@ -295,54 +274,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     next();
   }
 
-  /** The protocol's checks, in order; calls back with the refusal, or nothing when accepted. */
+  /** The protocol's checks, then `allowRequest` for a handshake; calls back with the refusal, if any. */
   #verify(req: IncomingMessage, query: Query, upgrade: boolean, done: (refusal?: Refusal) => void): void {
-    const transport = query.transport;
-    if (transport === undefined || !this.opts.transports.includes(transport as TransportName)) {
-      done({ code: "TRANSPORT_UNKNOWN", context: { transport } });
-      return;
-    }
-    if (query.EIO !== "4") {
-      done({ code: "UNSUPPORTED_PROTOCOL_VERSION", context: { protocol: query.EIO } });
-      return;
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && INVALID_HEADER_CHAR.test(origin)) {
-      done({ code: "BAD_REQUEST", context: { name: "INVALID_ORIGIN", origin } });
-      return;
-    }
-    if (this.#closed) {
-      done({ code: "BAD_REQUEST", context: { name: "SERVER_CLOSED" } });
-      return;
-    }
-    const sid = query.sid;
-    if (sid !== undefined) {
-      const session = this.clients.get(sid);
-      if (session === undefined) {
-        done({ code: "SESSION_ID_UNKNOWN", context: { sid } });
-        return;
-      }
-      if (!upgrade && session.transport.name !== transport) {
-        done({ code: "BAD_REQUEST", context: { name: "TRANSPORT_MISMATCH" } });
-        return;
-      }
-      if (upgrade && (transport !== "websocket" || !this.opts.allowUpgrades || !session.canUpgrade())) {
-        done({ code: "BAD_REQUEST", context: { name: "UPGRADE_REFUSED" } });
-        return;
-      }
-      done();
-      return;
-    }
-    if (req.method !== "GET") {
-      done({ code: "BAD_HANDSHAKE_METHOD", context: { method: req.method } });
-      return;
-    }
-    if (transport === "websocket" && !upgrade) {
-      done({ code: "BAD_REQUEST", context: { name: "TRANSPORT_HANDSHAKE_ERROR" } });
-      return;
-    }
-    if (transport === "polling" && upgrade) {
-      done({ code: "BAD_REQUEST", context: { name: "TRANSPORT_HANDSHAKE_ERROR" } });
+    const refusal = checkRequest(this.opts, req, query, upgrade, this.#closed, (sid) => this.clients.get(sid));
+    if (refusal !== undefined || query.sid !== undefined) {
+      done(refusal);
       return;
     }
     const allowRequest = this.opts.allowRequest;

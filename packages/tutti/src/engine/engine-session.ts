@@ -108,7 +108,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
 
   /** Sends a message packet. Dropped if the session is closing or closed. */
   send(data: SendData, options?: SendOptions, callback?: () => void): this {
-    this.sendPacket("message", data, options, callback);
+    this.#sendPacket("message", data, options, callback);
     return this;
   }
 
@@ -117,7 +117,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
     return this.send(data, options, callback);
   }
 
-  sendPacket(type: EnginePacketType, data?: SendData, options?: SendOptions, callback?: () => void): void {
+  #sendPacket(type: EnginePacketType, data?: SendData, options?: SendOptions, callback?: () => void): void {
     if (this.readyState !== "open" && this.readyState !== "opening") return;
     const packet: EnginePacket =
       data === undefined ? { type } : { type, data: typeof data === "string" ? data : toBuffer(data) };
@@ -235,7 +235,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
   #schedulePing(): void {
     const opts = this.#host.opts;
     this.#pingTimer = setTimeout(() => {
-      this.sendPacket("ping");
+      this.#sendPacket("ping");
       this.#pongTimer = setTimeout(
         () => this.#onClose(CloseReasons.PING_TIMEOUT, `no pong within ${opts.pingTimeout} ms`, "error"),
         opts.pingTimeout,

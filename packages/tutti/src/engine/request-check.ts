@@ -1,0 +1,70 @@
+import type { IncomingMessage } from "node:http";
+import type { ErrorCode } from "../errors.js";
+import type { EngineSession } from "./engine-session.js";
+import type { ResolvedEngineOptions, TransportName } from "./options.js";
+
+export type Query = Record<string, string>;
+
+/** Why a request is refused: the error code, an optional message, and which check failed. */
+export interface Refusal {
+  code: ErrorCode;
+  message?: string | undefined;
+  context: Record<string, unknown>;
+}
+
+/** Parses the query string; the first value of a repeated key wins. */
+export function parseQuery(url: string | undefined): Query {
+  const query: Query = Object.create(null);
+  if (url === undefined) return query;
+  const q = url.indexOf("?");
+  if (q === -1) return query;
+  for (const [key, value] of new URLSearchParams(url.slice(q + 1))) {
+    if (!(key in query)) query[key] = value;
+  }
+  return query;
+}
+
+// RFC 7230 field-value characters; an Origin outside them is refused, as engine.io does.
+const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * The protocol's checks on an engine request, in order: transport, protocol version, Origin
+ * characters, then for a session its existence and transport, and for a handshake its method and
+ * transport. Returns the refusal, or undefined when the request may proceed.
+ */
+export function checkRequest(
+  opts: ResolvedEngineOptions,
+  req: IncomingMessage,
+  query: Query,
+  upgrade: boolean,
+  closed: boolean,
+  findSession: (sid: string) => EngineSession | undefined,
+): Refusal | undefined {
+  const transport = query.transport;
+  if (transport === undefined || !opts.transports.includes(transport as TransportName)) {
+    return { code: "TRANSPORT_UNKNOWN", context: { transport } };
+  }
+  if (query.EIO !== "4") return { code: "UNSUPPORTED_PROTOCOL_VERSION", context: { protocol: query.EIO } };
+  const origin = req.headers.origin;
+  if (origin !== undefined && INVALID_HEADER_CHAR.test(origin)) {
+    return { code: "BAD_REQUEST", context: { name: "INVALID_ORIGIN", origin } };
+  }
+  if (closed) return { code: "BAD_REQUEST", context: { name: "SERVER_CLOSED" } };
+  const sid = query.sid;
+  if (sid !== undefined) {
+    const session = findSession(sid);
+    if (session === undefined) return { code: "SESSION_ID_UNKNOWN", context: { sid } };
+    if (!upgrade && session.transport.name !== transport) {
+      return { code: "BAD_REQUEST", context: { name: "TRANSPORT_MISMATCH" } };
+    }
+    if (upgrade && (transport !== "websocket" || !opts.allowUpgrades || !session.canUpgrade())) {
+      return { code: "BAD_REQUEST", context: { name: "UPGRADE_REFUSED" } };
+    }
+    return undefined;
+  }
+  if (req.method !== "GET") return { code: "BAD_HANDSHAKE_METHOD", context: { method: req.method } };
+  if ((transport === "websocket") !== upgrade) {
+    return { code: "BAD_REQUEST", context: { name: "TRANSPORT_HANDSHAKE_ERROR" } };
+  }
+  return undefined;
+}
