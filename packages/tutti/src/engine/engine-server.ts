@@ -21,6 +21,8 @@ import { checkRequest, parseQuery, type Query, type Refusal } from "./request-ch
 import { PollingTransport } from "./transports/polling.js";
 import { WebSocketTransport } from "./transports/websocket.js";
 
+function ignoreError(): void {}
+
 /** Connect-style middleware run on every engine HTTP request and WebSocket upgrade request. */
 export type EngineMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
@@ -97,6 +99,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       } else for (const listener of previous) listener.call(server, req, res);
     });
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node removes its own 'error' listener from upgrade sockets: without one, a client's
+      // connection reset would be an uncaught error.
+      socket.on("error", ignoreError);
       if (this.matches(req)) {
         this.handleUpgrade(req, socket, head);
       } else if (this.opts.destroyUpgrade) {
@@ -159,12 +164,15 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   /** Handles an HTTP upgrade under the engine's path: a WebSocket handshake or upgrade. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!socket.listeners("error").includes(ignoreError)) socket.on("error", ignoreError);
     const query = parseQuery(req.url);
     const res = new ServerResponse(req);
     res.assignSocket(socket as NetSocket);
+    // A middleware that answers the upgrade request itself (a 401, say) ends the connection.
+    res.once("finish", () => socket.destroy());
     this.#runMiddlewares(req, res, (failed) => {
-      res.detachSocket(socket as NetSocket);
       if (res.headersSent || res.writableEnded) return;
+      res.detachSocket(socket as NetSocket);
       if (failed) {
         this.#refuseUpgrade(req, socket, { code: "BAD_REQUEST", context: { name: "MIDDLEWARE_FAILURE" } });
         return;
@@ -174,23 +182,32 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           this.#refuseUpgrade(req, socket, refusal);
           return;
         }
-        // Headers the middlewares set go on the 101 response (express-session's Set-Cookie, say).
-        const pending: { headers: OutgoingHttpHeaders; id?: string } = { headers: res.getHeaders() };
-        if (query.sid === undefined) {
-          try {
-            pending.id = this.#generateId(req);
-          } catch (err) {
+        // Headers the middlewares set go on the 101 response. Some set theirs from a writeHead
+        // hook (express-session through on-headers), so run writeHead on the detached response:
+        // it writes nothing, but the hooks fire.
+        res.writeHead(101);
+        const headers = res.getHeaders();
+        const upgrade = (id: string | undefined): void => {
+          const pending = { headers, id };
+          this.#pendingUpgrades.set(req, pending);
+          this.#wss.handleUpgrade(req, socket, head, (ws) => {
+            this.#pendingUpgrades.delete(req);
+            this.#onWebSocket(req, ws, socket, query, id);
+          });
+        };
+        if (query.sid !== undefined) {
+          upgrade(undefined);
+          return;
+        }
+        this.#generateId(req, (err, id) => {
+          if (err !== undefined || id === undefined) {
             this.#refuseUpgrade(req, socket, {
               code: "BAD_REQUEST",
               context: { name: "ID_GENERATION_ERROR", error: err },
             });
-            return;
+          } else if (!socket.destroyed) {
+            upgrade(id);
           }
-        }
-        this.#pendingUpgrades.set(req, pending);
-        this.#wss.handleUpgrade(req, socket, head, (ws) => {
-          this.#pendingUpgrades.delete(req);
-          this.#onWebSocket(req, ws, socket, query, pending.id);
         });
       });
     });
@@ -224,8 +241,26 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   // ---- internals ----
 
-  #generateId(req: IncomingMessage): string {
-    return this.opts.generateId ? this.opts.generateId(req) : randomBytes(15).toString("base64url");
+  /** Calls back with a new session id; `generateId` may return it or a promise of it. */
+  #generateId(req: IncomingMessage, callback: (err: unknown, id?: string) => void): void {
+    const generate = this.opts.generateId;
+    if (generate === undefined) {
+      callback(undefined, randomBytes(15).toString("base64url"));
+      return;
+    }
+    let result: string | Promise<string>;
+    try {
+      result = generate(req);
+    } catch (err) {
+      callback(err ?? new Error("generateId threw"));
+      return;
+    }
+    const check = (id: unknown): void => {
+      if (typeof id === "string" && id.length > 0) callback(undefined, id);
+      else callback(new TypeError("generateId must give a non-empty string"));
+    };
+    if (typeof result === "string") check(result);
+    else Promise.resolve(result).then(check, (err: unknown) => callback(err ?? new Error("generateId rejected")));
   }
 
   #withCors(req: IncomingMessage, res: ServerResponse, next: (headers: OutgoingHttpHeaders) => void): void {
@@ -248,30 +283,39 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     });
   }
 
+  /**
+   * Runs the middlewares in order. Each `next` counts once; an error passed to `next` or thrown
+   * by a middleware fails the request. An error thrown further down the chain (the handshake,
+   * the app's `connection` listener) is not the middleware's: it propagates unchanged.
+   */
   #runMiddlewares(req: IncomingMessage, res: ServerResponse, done: (failed: boolean) => void): void {
     const list = this.#middlewares;
-    if (list.length === 0) {
-      done(false);
-      return;
-    }
-    let i = 0;
-    const next = (err?: unknown): void => {
-      if (err !== undefined && err !== null) {
-        done(true);
-        return;
-      }
-      const middleware = list[i++];
+    let finished = false;
+    const finish = (failed: boolean): void => {
+      finished = true;
+      done(failed);
+    };
+    const run = (index: number): void => {
+      const middleware = list[index];
       if (middleware === undefined) {
-        done(false);
+        finish(false);
         return;
       }
+      let called = false;
+      const next = (err?: unknown): void => {
+        if (called || finished) return;
+        called = true;
+        if (err !== undefined && err !== null) finish(true);
+        else run(index + 1);
+      };
       try {
         middleware(req, res, next);
-      } catch {
-        done(true);
+      } catch (err) {
+        if (finished) throw err;
+        finish(true);
       }
     };
-    next();
+    run(0);
   }
 
   /** The protocol's checks, then `allowRequest` for a handshake; calls back with the refusal, if any. */
@@ -332,16 +376,19 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   }
 
   #handshakePolling(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders): void {
-    let id: string;
-    try {
-      id = this.#generateId(req);
-    } catch (err) {
-      this.#refuseHttp(req, res, headers, {
-        code: "BAD_REQUEST",
-        context: { name: "ID_GENERATION_ERROR", error: err },
-      });
-      return;
-    }
+    this.#generateId(req, (err, id) => {
+      if (err !== undefined || id === undefined) {
+        this.#refuseHttp(req, res, headers, {
+          code: "BAD_REQUEST",
+          context: { name: "ID_GENERATION_ERROR", error: err },
+        });
+      } else if (!res.destroyed) {
+        this.#openPolling(req, res, headers, id);
+      }
+    });
+  }
+
+  #openPolling(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, id: string): void {
     const transport = new PollingTransport(this.opts);
     const session = new EngineSession(id, this, transport, req);
     this.clients.set(id, session);

@@ -126,7 +126,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
 
   #enqueue(packet: EnginePacket, compress: boolean, callback: (() => void) | undefined): void {
     const size = packetByteLength(packet);
-    if (this.bufferedBytes + size > this.#host.opts.maxBufferedBytes) {
+    const backlog = this.bufferedBytes;
+    if (backlog > 0 && backlog + size > this.#host.opts.maxBufferedBytes) {
       this.#onClose(CloseReasons.SLOW_CONSUMER, `more than ${this.#host.opts.maxBufferedBytes} bytes buffered`);
       return;
     }
@@ -163,6 +164,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
     if (this.readyState !== "open" && this.readyState !== "opening") return;
     this.readyState = "closing";
     this.#closeReason = CloseReasons.FORCED_CLOSE;
+    clearTimeout(this.#pingTimer);
+    clearTimeout(this.#pongTimer);
     this.#queue.push({
       packet: { type: "close" },
       size: 1,
@@ -188,7 +191,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
   // ---- TransportHandler: events from the active transport ----
 
   onPacket(packet: EnginePacket): void {
-    if (this.readyState !== "open" && this.readyState !== "closing") return;
+    // Once the server has begun closing, nothing more from the client is delivered.
+    if (this.readyState !== "open") return;
     if (this.listenerCount("packet") > 0) this.emit("packet", packet);
     switch (packet.type) {
       case "message": {
@@ -203,14 +207,12 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
       case "close":
         this.#onClose(CloseReasons.TRANSPORT_CLOSE, "client sent a close packet", "client");
         break;
-      case "noop":
-        break;
       case "ping":
         // v4 reversed the heartbeat: only the server pings (spec, "From v3 to v4").
         this.#onClose(CloseReasons.TRANSPORT_ERROR, "invalid heartbeat direction", "error");
         break;
       default:
-        this.#onClose(CloseReasons.PARSE_ERROR, `unexpected ${packet.type} packet`, "error");
+      // noop, and open or upgrade outside an upgrade: valid packets with nothing to do, ignored as engine.io does
     }
   }
 
@@ -236,6 +238,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
     const opts = this.#host.opts;
     this.#pingTimer = setTimeout(() => {
       this.#sendPacket("ping");
+      // sending may have closed the session (slow consumer)
+      if (this.readyState !== "open") return;
       this.#pongTimer = setTimeout(
         () => this.#onClose(CloseReasons.PING_TIMEOUT, `no pong within ${opts.pingTimeout} ms`, "error"),
         opts.pingTimeout,

@@ -31,6 +31,7 @@ export function sendHttpError(
 
 /** Refuses an upgrade request on its raw socket, before any WebSocket handshake. */
 export function abortUpgrade(socket: Duplex, code: ErrorCode, message?: string): void {
+  socket.on("error", () => {});
   if (!socket.writable) {
     socket.destroy();
     return;

@@ -52,17 +52,18 @@ export interface EngineOptions {
   /** gzip/deflate for polling responses at or above `threshold` bytes. Default on, threshold 1024. */
   httpCompression?: boolean | { threshold?: number };
   /**
-   * Most bytes a session may hold queued for a client that does not read (queued packets plus
-   * what the WebSocket has not yet written). Past it the session closes with "slow consumer".
-   * Default 2 MiB.
+   * Most bytes a session may hold for a client that does not read: queued packets plus what the
+   * WebSocket has not yet written. A packet that would take the backlog past it closes the
+   * session with "slow consumer"; a packet alone in an empty buffer always goes, whatever its
+   * size. Default 16 MiB.
    */
   maxBufferedBytes?: number;
   /** Destroy upgrade requests outside `path` that nobody else answers. Default true. */
   destroyUpgrade?: boolean;
   /** Milliseconds before such an upgrade request is destroyed. Default 1000. */
   destroyUpgradeTimeout?: number;
-  /** Session id generator. Default: 15 random bytes, base64url (20 characters). */
-  generateId?: (req: IncomingMessage) => string;
+  /** Session id generator, sync or async. Default: 15 random bytes, base64url (20 characters). */
+  generateId?: (req: IncomingMessage) => string | Promise<string>;
 }
 
 export interface ResolvedEngineOptions {
@@ -81,7 +82,7 @@ export interface ResolvedEngineOptions {
   maxBufferedBytes: number;
   destroyUpgrade: boolean;
   destroyUpgradeTimeout: number;
-  generateId: ((req: IncomingMessage) => string) | undefined;
+  generateId: ((req: IncomingMessage) => string | Promise<string>) | undefined;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -136,7 +137,7 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
     cookie,
     perMessageDeflate,
     httpCompression,
-    maxBufferedBytes: positive("maxBufferedBytes", opts.maxBufferedBytes, 2 * 1024 * 1024),
+    maxBufferedBytes: positive("maxBufferedBytes", opts.maxBufferedBytes, 16 * 1024 * 1024),
     destroyUpgrade: opts.destroyUpgrade ?? true,
     destroyUpgradeTimeout: positive("destroyUpgradeTimeout", opts.destroyUpgradeTimeout, 1000),
     generateId: opts.generateId,
