@@ -23,6 +23,12 @@ import { WebSocketTransport } from "./transports/websocket.js";
 
 function ignoreError(): void {}
 
+/** What the 101 response of an upgrade in flight needs: middleware headers, a new session's id. */
+interface PendingUpgrade {
+  headers: OutgoingHttpHeaders;
+  id: string | undefined;
+}
+
 /** Connect-style middleware run on every engine HTTP request and WebSocket upgrade request. */
 export type EngineMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
@@ -56,7 +62,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   readonly #wss: WebSocketServer;
   readonly #middlewares: EngineMiddleware[] = [];
   /** Per upgrade request in flight: headers middlewares set, and the id of a new session. */
-  readonly #pendingUpgrades = new WeakMap<IncomingMessage, { headers: OutgoingHttpHeaders; id?: string }>();
+  readonly #pendingUpgrades = new WeakMap<IncomingMessage, PendingUpgrade>();
   #ownsHttpServer = false;
   #closed = false;
 
@@ -99,12 +105,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       } else for (const listener of previous) listener.call(server, req, res);
     });
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      // Node removes its own 'error' listener from upgrade sockets: without one, a client's
-      // connection reset would be an uncaught error.
-      socket.on("error", ignoreError);
       if (this.matches(req)) {
         this.handleUpgrade(req, socket, head);
       } else if (this.opts.destroyUpgrade) {
+        socket.on("error", ignoreError);
         // Give the app's own upgrade listeners a chance; destroy the socket if none answers.
         const timer = setTimeout(() => {
           if (socket.writable && (socket as NetSocket).bytesWritten <= 0) socket.destroy();
@@ -164,7 +168,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   /** Handles an HTTP upgrade under the engine's path: a WebSocket handshake or upgrade. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!socket.listeners("error").includes(ignoreError)) socket.on("error", ignoreError);
+    // Node removes its own 'error' listener from upgrade sockets: without one, a client's
+    // connection reset would be an uncaught error.
+    socket.on("error", ignoreError);
     const query = parseQuery(req.url);
     const res = new ServerResponse(req);
     res.assignSocket(socket as NetSocket);
@@ -188,8 +194,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         res.writeHead(101);
         const headers = res.getHeaders();
         const upgrade = (id: string | undefined): void => {
-          const pending = { headers, id };
-          this.#pendingUpgrades.set(req, pending);
+          this.#pendingUpgrades.set(req, { headers, id });
           this.#wss.handleUpgrade(req, socket, head, (ws) => {
             this.#pendingUpgrades.delete(req);
             this.#onWebSocket(req, ws, socket, query, id);
