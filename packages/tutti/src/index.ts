@@ -2,6 +2,7 @@ import type { Server as HttpServer } from "node:http";
 import { EngineServer } from "./engine/engine-server.js";
 import type { EngineOptions } from "./engine/options.js";
 
+export * from "./adapter/index.js";
 export {
   type AllowRequest,
   type ConnectionError,
@@ -14,6 +15,7 @@ export {
   type EngineServerEvents,
   EngineSession,
   type EngineSessionEvents,
+  PreparedMessage,
   type SendData,
   type SendOptions,
   type SessionState,
@@ -29,6 +31,7 @@ export {
   TuttiError,
 } from "./errors.js";
 export * as protocol from "./protocol/index.js";
+export * from "./server/index.js";
 
 /** Creates an Engine.IO server attached to `server` (engine.io's `attach`). */
 export function attach(server: HttpServer, opts?: EngineOptions): EngineServer {

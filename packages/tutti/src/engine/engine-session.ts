@@ -4,6 +4,7 @@ import { type CloseReason, CloseReasons } from "../errors.js";
 import { type EnginePacket, type EnginePacketType, packetByteLength } from "../protocol/engine-packet.js";
 import type { FlushScheduler } from "./flush-scheduler.js";
 import type { ResolvedEngineOptions } from "./options.js";
+import type { PreparedMessage } from "./prepared-message.js";
 import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "./transport.js";
 import { PollingTransport } from "./transports/polling.js";
 import type { WebSocketTransport } from "./transports/websocket.js";
@@ -117,6 +118,26 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
     return this.send(data, options, callback);
   }
 
+  /** Sends a message encoded once for many sessions; its wire forms are shared. */
+  sendPrepared(prepared: PreparedMessage, options?: SendOptions): this {
+    if (this.readyState !== "open" && this.readyState !== "opening") return this;
+    this.#push({ packet: prepared.packet, size: prepared.size, compress: options?.compress !== false, prepared });
+    return this;
+  }
+
+  /**
+   * Whether a packet sent now would be written at once: the transport can write, and nothing is
+   * waiting before it. A volatile packet is sent only then, as socket.io does.
+   */
+  get volatileWritable(): boolean {
+    return (
+      this.readyState === "open" &&
+      this.#queue.length === 0 &&
+      this.transport.writable &&
+      this.transport.bufferedAmount === 0
+    );
+  }
+
   #sendPacket(type: EnginePacketType, data?: SendData, options?: SendOptions, callback?: () => void): void {
     if (this.readyState !== "open" && this.readyState !== "opening") return;
     const packet: EnginePacket =
@@ -125,14 +146,18 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
   }
 
   #enqueue(packet: EnginePacket, compress: boolean, callback: (() => void) | undefined): void {
-    const size = packetByteLength(packet);
+    this.#push({ packet, size: packetByteLength(packet), compress, callback });
+  }
+
+  #push(item: QueuedPacket): void {
+    const size = item.size;
     const backlog = this.bufferedBytes;
     if (backlog > 0 && backlog + size > this.#host.opts.maxBufferedBytes) {
       this.#onClose(CloseReasons.SLOW_CONSUMER, `more than ${this.#host.opts.maxBufferedBytes} bytes buffered`);
       return;
     }
-    if (this.listenerCount("packetCreate") > 0) this.emit("packetCreate", packet);
-    this.#queue.push({ packet, size, compress, callback });
+    if (this.listenerCount("packetCreate") > 0) this.emit("packetCreate", item.packet);
+    this.#queue.push(item);
     this.#queuedBytes += size;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;

@@ -13,4 +13,5 @@ export {
   type SessionState,
 } from "./engine-session.js";
 export type { AllowRequest, CookieOptions, EngineOptions, TransportName } from "./options.js";
+export { PreparedMessage } from "./prepared-message.js";
 export type { Transport } from "./transport.js";

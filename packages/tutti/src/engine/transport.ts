@@ -1,5 +1,6 @@
 import type { EnginePacket } from "../protocol/engine-packet.js";
 import type { TransportName } from "./options.js";
+import type { PreparedMessage } from "./prepared-message.js";
 
 /** A packet waiting in a session's outgoing queue. */
 export interface QueuedPacket {
@@ -9,6 +10,8 @@ export interface QueuedPacket {
   readonly compress: boolean;
   /** Called once the packet has been written to the transport. */
   readonly callback?: (() => void) | undefined;
+  /** Set when the packet was encoded once for many sessions: transports reuse its wire forms. */
+  readonly prepared?: PreparedMessage | undefined;
 }
 
 /** What a transport reports to the session that owns it. Each call may come at most once per event. */

@@ -1,3 +1,4 @@
+export { deconstructBinary, hasBinary, isBinary, reconstructBinary } from "./binary.js";
 export {
   type BinaryData,
   decodeFrame,
@@ -13,3 +14,14 @@ export {
   packetByteLength,
   RECORD_SEPARATOR,
 } from "./engine-packet.js";
+export {
+  DEFAULT_MAX_ATTACHMENTS,
+  type DecodeResult,
+  decodeSocketPacketText,
+  type EncodedSocketPacket,
+  encodeSocketPacket,
+  RESERVED_EVENTS,
+  type SocketPacket,
+  SocketPacketDecoder,
+  SocketPacketType,
+} from "./socket-packet.js";

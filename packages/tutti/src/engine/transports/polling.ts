@@ -2,7 +2,7 @@ import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { deflate, gzip } from "node:zlib";
 import Negotiator from "negotiator";
-import { decodePayload, type EnginePacket, encodePayload } from "../../protocol/engine-packet.js";
+import { decodePayload, encodePayloadPacket, RECORD_SEPARATOR } from "../../protocol/engine-packet.js";
 import { sendHttpError } from "../http-error.js";
 import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "../transport.js";
 
@@ -11,8 +11,8 @@ export interface PollingLimits {
   httpCompression: false | { threshold: number };
 }
 
-const NOOP: EnginePacket = { type: "noop" };
-const CLOSE: EnginePacket = { type: "close" };
+const NOOP = encodePayloadPacket({ type: "noop" });
+const CLOSE = encodePayloadPacket({ type: "close" });
 
 const NO_HANDLER: TransportHandler = {
   onPacket() {},
@@ -163,12 +163,12 @@ export class PollingTransport implements Transport {
   }
 
   send(packets: readonly QueuedPacket[]): void {
-    const list: EnginePacket[] = new Array(packets.length);
+    const list: string[] = new Array(packets.length);
     let compress = false;
     const callbacks: Array<() => void> = [];
     for (let i = 0; i < packets.length; i++) {
       const item = packets[i] as QueuedPacket;
-      list[i] = item.packet;
+      list[i] = item.prepared !== undefined ? item.prepared.pollingRecord() : encodePayloadPacket(item.packet);
       if (item.compress) compress = true;
       if (item.callback) callbacks.push(item.callback);
     }
@@ -193,12 +193,12 @@ export class PollingTransport implements Transport {
     this.handler = NO_HANDLER;
   }
 
-  #write(packets: readonly EnginePacket[], callbacks: Array<() => void> | undefined, compress = false): void {
+  #write(records: readonly string[], callbacks: Array<() => void> | undefined, compress = false): void {
     const pending = this.#get;
     if (pending === undefined) return;
     this.#get = undefined;
     const { req, res, headers } = pending;
-    const payload = encodePayload(packets);
+    const payload = records.length === 1 ? (records[0] as string) : records.join(RECORD_SEPARATOR);
     const body = Buffer.from(payload, "utf8");
     const out: OutgoingHttpHeaders = {
       ...headers,

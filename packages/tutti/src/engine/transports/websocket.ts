@@ -23,12 +23,19 @@ export class WebSocketTransport implements Transport {
   /** The raw socket we handed to `ws` on upgrade; ours to cork. */
   readonly #socket: Duplex;
   readonly #supportsBinary: boolean;
+  /**
+   * With no extension negotiated (no per-message deflate), ws frames and writes synchronously,
+   * so a prepared frame can go straight to the socket between ws's own writes without
+   * reordering anything.
+   */
+  readonly #rawFrames: boolean;
   #closed = false;
 
   constructor(ws: WebSocket, socket: Duplex, supportsBinary: boolean) {
     this.#ws = ws;
     this.#socket = socket;
     this.#supportsBinary = supportsBinary;
+    this.#rawFrames = ws.extensions === "";
     ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on("error", (err) => {
       this.#closed = true;
@@ -60,6 +67,10 @@ export class WebSocketTransport implements Transport {
     const socket = this.#socket;
     socket.cork();
     for (const item of packets) {
+      if (item.prepared !== undefined && this.#rawFrames && item.callback === undefined) {
+        for (const chunk of item.prepared.webSocketFrame(this.#supportsBinary)) socket.write(chunk);
+        continue;
+      }
       const frame = encodeFrame(item.packet, this.#supportsBinary);
       const binary = typeof frame !== "string";
       if (item.callback) {

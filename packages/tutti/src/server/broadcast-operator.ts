@@ -1,0 +1,210 @@
+import type { Adapter, BroadcastFlags, BroadcastOptions, Room, SocketId } from "../adapter/adapter.js";
+import { RESERVED_EVENTS } from "../protocol/socket-packet.js";
+import type { Socket } from "./socket.js";
+import type {
+  AllButLast,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DefaultEventsMap,
+  EventNames,
+  EventNamesWithAck,
+  EventParams,
+  EventsMap,
+  FirstNonErrorArg,
+  Last,
+} from "./typed-events.js";
+
+/** What `fetchSockets()` returns: the sockets themselves on this node (remote ones come with a cluster adapter). */
+export type RemoteSocket<EmitEvents extends EventsMap, SocketData> = Socket<
+  DefaultEventsMap,
+  EmitEvents,
+  DefaultEventsMap,
+  SocketData
+>;
+
+/** The error a broadcast ack gets on timeout; `responses` holds the acks that did arrive. */
+export interface BroadcastTimeoutError extends Error {
+  responses?: unknown[];
+}
+
+function toSet(rooms: Room | readonly Room[]): Room[] {
+  return typeof rooms === "string" ? [rooms] : [...rooms];
+}
+
+/**
+ * A broadcast under construction: rooms to reach, rooms to skip, and flags. Each operator call
+ * returns a new operator, so one can be kept and reused (socket.io's BroadcastOperator).
+ */
+export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = unknown> {
+  readonly #adapter: Adapter<Socket<DefaultEventsMap, EmitEvents, DefaultEventsMap, SocketData>>;
+  readonly #rooms: ReadonlySet<Room>;
+  readonly #except: ReadonlySet<Room>;
+  readonly #flags: BroadcastFlags;
+
+  constructor(
+    adapter: Adapter,
+    rooms: ReadonlySet<Room> = new Set(),
+    except: ReadonlySet<Room> = new Set(),
+    flags: BroadcastFlags = {},
+  ) {
+    this.#adapter = adapter as unknown as Adapter<Socket<DefaultEventsMap, EmitEvents, DefaultEventsMap, SocketData>>;
+    this.#rooms = rooms;
+    this.#except = except;
+    this.#flags = flags;
+  }
+
+  #with(rooms: ReadonlySet<Room>, except: ReadonlySet<Room>, flags: BroadcastFlags) {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.#adapter as unknown as Adapter, rooms, except, flags);
+  }
+
+  /** Targets the sockets in `room` (or in any of the rooms). Calls add up. */
+  to(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#with(new Set([...this.#rooms, ...toSet(room)]), this.#except, this.#flags);
+  }
+
+  in(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.to(room);
+  }
+
+  /** Skips the sockets in `room` (or in any of the rooms). */
+  except(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#with(this.#rooms, new Set([...this.#except, ...toSet(room)]), this.#flags);
+  }
+
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#with(this.#rooms, this.#except, { ...this.#flags, compress });
+  }
+
+  /** Drops the packet for each recipient whose transport cannot take it now. */
+  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#with(this.#rooms, this.#except, { ...this.#flags, volatile: true });
+  }
+
+  /** Reaches the sockets of this node only. */
+  get local(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#with(this.#rooms, this.#except, { ...this.#flags, local: true });
+  }
+
+  /** Acks wait at most `ms`; then the callback gets an error and the responses that arrived. */
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return new BroadcastOperator(this.#adapter as unknown as Adapter, this.#rooms, this.#except, {
+      ...this.#flags,
+      timeout: ms,
+    });
+  }
+
+  #options(): BroadcastOptions {
+    return { rooms: this.#rooms, except: this.#except, flags: this.#flags };
+  }
+
+  /**
+   * Emits to every target, encoded once. With a function as last argument, it is called as
+   * `(err, responses)` once every target has answered, or with an error when `timeout()` runs
+   * out first.
+   */
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    if (typeof ev === "string" && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
+    const data: unknown[] = [ev, ...args];
+    const last = data[data.length - 1];
+    if (typeof last !== "function") {
+      this.#adapter.broadcast({ data }, this.#options());
+      return true;
+    }
+    data.pop();
+    this.#emitWithAckCallback(data, last as (err: Error | null, responses: unknown) => void);
+    return true;
+  }
+
+  #emitWithAckCallback(data: unknown[], ack: (err: Error | null, responses: unknown) => void): void {
+    const single = this.#flags.expectSingleResponse === true;
+    const responses: unknown[] = [];
+    let expectedServers = -1;
+    let answeredServers = 0;
+    let expectedClients = 0;
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    let packetId: number | undefined;
+    const finish = (err: Error | null): void => {
+      done = true;
+      clearTimeout(timer);
+      ack.call(this, err, single ? (err ? null : responses[0]) : responses);
+    };
+    const check = (): void => {
+      if (!done && expectedServers === answeredServers && responses.length === expectedClients) finish(null);
+    };
+    if (this.#flags.timeout !== undefined) {
+      timer = setTimeout(() => {
+        if (done) return;
+        if (packetId !== undefined) for (const socket of this.#adapter.nsp.sockets.values()) socket.cancelAck(packetId);
+        const err: BroadcastTimeoutError = new Error("operation has timed out");
+        finish(err);
+      }, this.#flags.timeout);
+    }
+    packetId = this.#adapter.broadcastWithAck(
+      { data },
+      this.#options(),
+      (clientCount) => {
+        expectedClients += clientCount;
+        answeredServers++;
+        check();
+      },
+      (response) => {
+        if (done) return;
+        responses.push(response);
+        check();
+      },
+    );
+    this.#adapter.serverCount().then((count) => {
+      expectedServers = count;
+      check();
+    });
+  }
+
+  /** Emits and resolves with every target's response; rejects on timeout, the error carrying `responses`. */
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+    return new Promise((resolve, reject) => {
+      const callback = (err: BroadcastTimeoutError | null, responses: unknown): void => {
+        if (err) {
+          err.responses = responses as unknown[];
+          reject(err);
+        } else {
+          resolve(responses as FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>);
+        }
+      };
+      (this.emit as (ev: unknown, ...rest: unknown[]) => boolean)(ev, ...args, callback);
+    });
+  }
+
+  /** Ids of the targeted sockets. Deprecated in socket.io in favour of `fetchSockets()`. */
+  allSockets(): Promise<Set<SocketId>> {
+    return this.#adapter.sockets(this.#rooms.size > 0 ? this.#rooms : new Set()).then((ids) => {
+      if (this.#except.size === 0) return ids;
+      const skipped = new Set<SocketId>();
+      for (const room of this.#except) for (const id of this.#adapter.rooms.get(room) ?? []) skipped.add(id);
+      for (const id of skipped) ids.delete(id);
+      return ids;
+    });
+  }
+
+  /** The targeted sockets. */
+  fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
+    return this.#adapter.fetchSockets(this.#options()) as unknown as Promise<RemoteSocket<EmitEvents, SocketData>[]>;
+  }
+
+  /** Makes the targeted sockets join `room`. */
+  socketsJoin(room: Room | readonly Room[]): void {
+    this.#adapter.addSockets(this.#options(), toSet(room));
+  }
+
+  /** Makes the targeted sockets leave `room`. */
+  socketsLeave(room: Room | readonly Room[]): void {
+    this.#adapter.delSockets(this.#options(), toSet(room));
+  }
+
+  /** Disconnects the targeted sockets; with `close`, their whole connections. */
+  disconnectSockets(close = false): void {
+    this.#adapter.disconnectSockets(this.#options(), close);
+  }
+}

@@ -1,0 +1,164 @@
+import type { BroadcastFlags } from "../adapter/adapter.js";
+import type { EngineSession } from "../engine/engine-session.js";
+import type { PreparedMessage } from "../engine/prepared-message.js";
+import type { CloseReason } from "../errors.js";
+import {
+  encodeSocketPacket,
+  type SocketPacket,
+  SocketPacketDecoder,
+  SocketPacketType,
+} from "../protocol/socket-packet.js";
+import type { Server } from "./server.js";
+import type { Socket } from "./socket.js";
+import type { DisconnectReason } from "./typed-events.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: a client's sockets belong to namespaces of any event maps
+type AnySocket = Socket<any, any, any, any>;
+
+/**
+ * One Engine.IO session seen from the Socket.IO layer: it decodes packets, routes them to the
+ * socket of their namespace, and writes packets to the session. A client that connects to no
+ * namespace within `connectTimeout` is closed.
+ */
+export class Client {
+  readonly conn: EngineSession;
+  // biome-ignore lint/suspicious/noExplicitAny: see AnySocket
+  readonly server: Server<any, any, any, any>;
+  /** Connected sockets by namespace name. */
+  readonly #sockets = new Map<string, AnySocket>();
+  /** Namespaces whose CONNECT is being processed (middlewares running). */
+  readonly #connecting = new Set<string>();
+  readonly #decoder: SocketPacketDecoder;
+  #connectTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  // biome-ignore lint/suspicious/noExplicitAny: see AnySocket
+  constructor(server: Server<any, any, any, any>, conn: EngineSession) {
+    this.server = server;
+    this.conn = conn;
+    this.#decoder = new SocketPacketDecoder(server.options.maxAttachments);
+    conn.on("data", (data) => this.#onData(data));
+    conn.on("close", (reason, description) => this.#onClose(reason, description));
+    this.#connectTimer = setTimeout(() => {
+      this.#connectTimer = undefined;
+      if (this.#sockets.size === 0) this.close();
+    }, server.options.connectTimeout);
+  }
+
+  /** The sockets of this connection, one per namespace. */
+  get sockets(): ReadonlyMap<string, AnySocket> {
+    return this.#sockets;
+  }
+
+  #onData(data: string | Buffer): void {
+    const result = this.#decoder.add(data);
+    if (result === undefined) return;
+    if (result.error !== undefined) {
+      this.#onParseError(result.error);
+      return;
+    }
+    this.#onPacket(result.packet);
+  }
+
+  #onPacket(packet: SocketPacket): void {
+    const socket = this.#sockets.get(packet.nsp);
+    if (packet.type === SocketPacketType.CONNECT) {
+      // a second CONNECT for a namespace this client is in (or entering) breaks the protocol
+      if (socket !== undefined || this.#connecting.has(packet.nsp)) this.close();
+      else this.#connect(packet.nsp, (packet.data as Record<string, unknown> | undefined) ?? {});
+      return;
+    }
+    if (packet.type === SocketPacketType.CONNECT_ERROR) {
+      this.close(); // only servers send CONNECT_ERROR
+      return;
+    }
+    // A packet for a namespace the client is not in is dropped: the server may have just
+    // disconnected that socket while the client's packet was in flight.
+    socket?.onPacket(packet);
+  }
+
+  #connect(name: string, auth: Record<string, unknown>): void {
+    this.#connecting.add(name);
+    this.server.resolveNamespace(name, auth, (nsp) => {
+      if (this.#closed) return;
+      if (nsp === undefined) {
+        this.#connecting.delete(name);
+        this.writePacket(
+          { type: SocketPacketType.CONNECT_ERROR, nsp: name, data: { message: "Invalid namespace" } },
+          {},
+        );
+        return;
+      }
+      nsp.add(
+        this,
+        auth,
+        (socket: AnySocket) => {
+          this.#connecting.delete(name);
+          this.#sockets.set(name, socket);
+          if (this.#connectTimer !== undefined) {
+            clearTimeout(this.#connectTimer);
+            this.#connectTimer = undefined;
+          }
+        },
+        () => this.#connecting.delete(name),
+      );
+    });
+  }
+
+  /** Encodes and writes one packet to this client. */
+  writePacket(packet: SocketPacket, flags: BroadcastFlags): void {
+    const conn = this.conn;
+    if (conn.readyState !== "open") return;
+    if (flags.volatile === true && !conn.volatileWritable) return;
+    const encoded = encodeSocketPacket(packet);
+    const options = flags.compress === false ? { compress: false } : undefined;
+    conn.send(encoded.text, options);
+    for (const attachment of encoded.attachments) conn.send(attachment, options);
+  }
+
+  /** Writes a packet prepared once for many clients (a broadcast). */
+  writePrepared(parts: readonly PreparedMessage[], flags: BroadcastFlags): void {
+    const conn = this.conn;
+    if (conn.readyState !== "open") return;
+    if (flags.volatile === true && !conn.volatileWritable) return;
+    const options = flags.compress === false ? { compress: false } : undefined;
+    for (const part of parts) conn.sendPrepared(part, options);
+  }
+
+  /** Forgets a socket that disconnected. */
+  removeSocket(socket: AnySocket): void {
+    if (this.#sockets.get(socket.nsp.name) === socket) this.#sockets.delete(socket.nsp.name);
+  }
+
+  /** Disconnects every socket of this client, then closes the connection (`socket.disconnect(true)`). */
+  disconnectAll(): void {
+    for (const socket of [...this.#sockets.values()]) socket.disconnect();
+    this.close();
+  }
+
+  /** Closes the connection: the sockets still connected get "forced server close". */
+  close(): void {
+    if (this.conn.readyState === "open") {
+      this.conn.close();
+      this.#onClose("forced server close");
+    }
+  }
+
+  #onParseError(description: string): void {
+    const err = new Error(description);
+    for (const socket of [...this.#sockets.values()]) socket.onError(err);
+    this.#onClose("parse error", description);
+    this.conn.close();
+  }
+
+  #onClose(reason: CloseReason | DisconnectReason, description?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    this.#decoder.reset();
+    const mapped: DisconnectReason = reason === "server shutdown" ? "server shutting down" : reason;
+    for (const socket of [...this.#sockets.values()]) socket.onClose(mapped, description);
+    this.#sockets.clear();
+  }
+}

@@ -1,0 +1,483 @@
+import { createServer, type Server as HttpServer } from "node:http";
+import type { Http2SecureServer, Http2Server } from "node:http2";
+import type { Server as HttpsServer } from "node:https";
+import { Adapter, type AdapterConstructor, type Room, type SocketId } from "../adapter/adapter.js";
+import { EngineServer } from "../engine/engine-server.js";
+import type { EngineSession } from "../engine/engine-session.js";
+import type { EngineOptions } from "../engine/options.js";
+import { TuttiError } from "../errors.js";
+import { DEFAULT_MAX_ATTACHMENTS } from "../protocol/socket-packet.js";
+import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
+import { Client } from "./client.js";
+import { Namespace, type NamespaceMiddleware, type NamespaceReservedEvents } from "./namespace.js";
+import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.js";
+import { ClientFileServer } from "./serve-client.js";
+import type {
+  AllButLast,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DefaultEventsMap,
+  EventNames,
+  EventNamesWithAck,
+  EventParams,
+  EventsMap,
+  FirstNonErrorArg,
+  Last,
+  ListenerOf,
+} from "./typed-events.js";
+
+export interface ServerOptions extends EngineOptions {
+  /** Serve the socket.io-client bundle at `<path>socket.io.js` when `socket.io-client` is installed. Default true. */
+  serveClient?: boolean;
+  /** The adapter class each namespace gets. Default: the in-memory `Adapter`. */
+  adapter?: AdapterConstructor;
+  /** Milliseconds a client has to connect to a namespace before its connection is closed. Default 45000. */
+  connectTimeout?: number;
+  /** Delete a dynamic namespace's child when its last socket leaves. Default false. */
+  cleanupEmptyChildNamespaces?: boolean;
+  /** Most binary attachments a client packet may carry. Default 10, as socket.io-parser. */
+  maxAttachments?: number;
+}
+
+/** Socket.IO-level options after defaults. */
+export interface ResolvedServerOptions {
+  readonly connectTimeout: number;
+  readonly maxAttachments: number;
+  readonly cleanupEmptyChildNamespaces: boolean;
+}
+
+type AttachTarget = HttpServer | HttpsServer | Http2SecureServer | Http2Server;
+
+function isAttachTarget(value: unknown): value is AttachTarget {
+  return typeof value === "object" && value !== null && typeof (value as { listen?: unknown }).listen === "function";
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1)
+    throw new TuttiError("INVALID_OPTION", `${name} must be a positive integer`);
+  return value;
+}
+
+const ENGINE_ONLY_KEYS = ["serveClient", "adapter", "connectTimeout", "cleanupEmptyChildNamespaces", "maxAttachments"];
+
+/**
+ * A Socket.IO server (socket.io 4.8's `Server`): namespaces, rooms, acks and broadcasts over
+ * Tutti's Engine.IO server. Listener methods (`on`, `once`, `off`, ...) act on the main
+ * namespace, as in socket.io.
+ */
+export class Server<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = unknown,
+> {
+  /** The main namespace, "/". */
+  readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** The Engine.IO server, set once attached. */
+  engine!: EngineServer;
+  httpServer: AttachTarget | undefined;
+  readonly options: ResolvedServerOptions;
+  readonly #nsps = new Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  readonly #parents = new Map<
+    NamespaceMatcher,
+    ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  >();
+  #engineOptions: EngineOptions;
+  #adapter: AdapterConstructor;
+  #serveClient: boolean;
+  #path: string;
+
+  constructor(opts?: Partial<ServerOptions>);
+  constructor(srv: AttachTarget | number | undefined, opts?: Partial<ServerOptions>);
+  constructor(srv?: AttachTarget | number | Partial<ServerOptions>, opts: Partial<ServerOptions> = {}) {
+    if (typeof srv === "object" && srv !== null && !isAttachTarget(srv)) {
+      opts = srv;
+      srv = undefined;
+    }
+    this.options = {
+      connectTimeout: positiveInteger("connectTimeout", opts.connectTimeout, 45_000),
+      maxAttachments: positiveInteger("maxAttachments", opts.maxAttachments, DEFAULT_MAX_ATTACHMENTS),
+      cleanupEmptyChildNamespaces: opts.cleanupEmptyChildNamespaces === true,
+    };
+    this.#adapter = opts.adapter ?? (Adapter as AdapterConstructor);
+    this.#serveClient = opts.serveClient !== false;
+    this.#path = (opts.path ?? "/socket.io").replace(/\/$/, "");
+    this.#engineOptions = opts;
+    this.sockets = this.of("/");
+    if (srv !== undefined) this.attach(srv as AttachTarget | number);
+  }
+
+  /** The adapter class given to new namespaces. */
+  get adapterConstructor(): AdapterConstructor {
+    return this.#adapter;
+  }
+
+  // ---- configuration, socket.io's getter/setter methods ----
+
+  serveClient(): boolean;
+  serveClient(v: boolean): this;
+  serveClient(v?: boolean): this | boolean {
+    if (v === undefined) return this.#serveClient;
+    this.#serveClient = v;
+    return this;
+  }
+
+  path(): string;
+  path(v: string): this;
+  path(v?: string): this | string {
+    if (v === undefined) return this.#path;
+    this.#path = v.replace(/\/$/, "");
+    return this;
+  }
+
+  connectTimeout(): number;
+  connectTimeout(v: number): this;
+  connectTimeout(v?: number): this | number {
+    if (v === undefined) return this.options.connectTimeout;
+    (this.options as { connectTimeout: number }).connectTimeout = positiveInteger("connectTimeout", v, 45_000);
+    return this;
+  }
+
+  adapter(): AdapterConstructor;
+  adapter(v: AdapterConstructor): this;
+  adapter(v?: AdapterConstructor): this | AdapterConstructor {
+    if (v === undefined) return this.#adapter;
+    this.#adapter = v;
+    for (const nsp of this.#nsps.values()) (nsp as { adapter: unknown }).adapter = new v(nsp as never);
+    return this;
+  }
+
+  // ---- attaching ----
+
+  /** Attaches to an HTTP(S) server, or creates one listening on `port`. */
+  attach(srv: AttachTarget | number, opts: Partial<ServerOptions> = {}): this {
+    if (this.engine !== undefined) throw new TuttiError("INVALID_OPTION", "server is already attached");
+    let target: AttachTarget;
+    if (typeof srv === "number") {
+      target = createServer();
+      target.listen(srv);
+    } else target = srv;
+    this.httpServer = target;
+    const merged: EngineOptions = { ...this.#engineOptions, ...opts, path: `${this.#path}/` };
+    for (const key of ENGINE_ONLY_KEYS) delete (merged as Record<string, unknown>)[key];
+    const engine = new EngineServer(merged);
+    engine.attach(target as HttpServer);
+    if (this.#serveClient) new ClientFileServer(`${this.#path}/`).attach(target as HttpServer);
+    this.bind(engine);
+    return this;
+  }
+
+  /** Same as `attach`. */
+  listen(srv: AttachTarget | number, opts: Partial<ServerOptions> = {}): this {
+    return this.attach(srv, opts);
+  }
+
+  /** Uses an Engine.IO server created elsewhere. */
+  bind(engine: EngineServer): this {
+    this.engine = engine;
+    engine.on("connection", (conn: EngineSession) => {
+      new Client(this, conn);
+    });
+    return this;
+  }
+
+  // ---- namespaces ----
+
+  /**
+   * The namespace `name`, created on first use. With a RegExp or a function, a dynamic
+   * namespace: a parent whose children are created as clients connect to matching names.
+   */
+  of(
+    name: string | RegExp | NamespaceMatcher,
+    fn?: (
+      socket: Parameters<
+        NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>["connection"]
+      >[0],
+    ) => void,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+    if (typeof name === "function" || name instanceof RegExp) {
+      const parent = new ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this);
+      const matcher: NamespaceMatcher =
+        typeof name === "function"
+          ? name
+          : (nsp, _auth, next) => {
+              name.lastIndex = 0;
+              next(null, name.test(nsp));
+            };
+      this.#parents.set(matcher, parent);
+      if (fn) parent.on("connect", fn);
+      return parent;
+    }
+    const full = name.startsWith("/") ? name : `/${name}`;
+    let nsp = this.#nsps.get(full);
+    if (nsp === undefined) {
+      nsp = new Namespace(this, full);
+      this.#nsps.set(full, nsp);
+      if (full !== "/") this.#emitNewNamespace(nsp);
+    }
+    if (fn) nsp.on("connect", fn);
+    return nsp;
+  }
+
+  /** Namespaces by name, the children of dynamic namespaces included. */
+  get namespaces(): ReadonlyMap<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+    return this.#nsps;
+  }
+
+  #emitNewNamespace(nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
+    this.sockets.emitReserved("new_namespace", nsp);
+  }
+
+  /**
+   * Finds the namespace a client asks for: an existing one, or a new child of the first dynamic
+   * namespace that accepts the name. Calls back with `undefined` when none does.
+   */
+  resolveNamespace(
+    name: string,
+    auth: Record<string, unknown>,
+    callback: (nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined) => void,
+  ): void {
+    const existing = this.#nsps.get(name);
+    if (existing !== undefined) {
+      callback(existing);
+      return;
+    }
+    const candidates = [...this.#parents.entries()];
+    let index = 0;
+    const tryNext = (): void => {
+      const entry = candidates[index++];
+      if (entry === undefined) {
+        callback(undefined);
+        return;
+      }
+      const [matcher, parent] = entry;
+      let answered = false;
+      matcher(name, auth, (err, accept) => {
+        if (answered) return;
+        answered = true;
+        if (err || !accept) {
+          tryNext();
+          return;
+        }
+        const again = this.#nsps.get(name);
+        if (again !== undefined) {
+          callback(again);
+          return;
+        }
+        const child = parent.createChild(name);
+        this.#nsps.set(name, child);
+        if (this.options.cleanupEmptyChildNamespaces) {
+          child.onEmpty = () => {
+            if (this.#nsps.get(name) === child) this.#nsps.delete(name);
+            parent.removeChild(child);
+            void child.adapter.close();
+          };
+        }
+        this.#emitNewNamespace(child);
+        callback(child);
+      });
+    };
+    tryNext();
+  }
+
+  // ---- the main namespace's operators ----
+
+  use(fn: NamespaceMiddleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): this {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  to(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.to(room);
+  }
+
+  in(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.in(room);
+  }
+
+  except(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.except(room);
+  }
+
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    return this.sockets.emit(ev, ...args);
+  }
+
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+    const nsp = this.sockets as unknown as {
+      emitWithAck(ev: Ev, ...rest: unknown[]): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>>;
+    };
+    return nsp.emitWithAck(ev, ...args);
+  }
+
+  send(...args: EventParams<EmitEvents, "message">): this {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  write(...args: EventParams<EmitEvents, "message">): this {
+    return this.send(...args);
+  }
+
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean {
+    return this.sockets.serverSideEmit(ev, ...args);
+  }
+
+  serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]> {
+    const nsp = this.sockets as unknown as {
+      serverSideEmitWithAck(
+        ev: Ev,
+        ...rest: unknown[]
+      ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]>;
+    };
+    return nsp.serverSideEmitWithAck(ev, ...args);
+  }
+
+  allSockets(): Promise<Set<SocketId>> {
+    return this.sockets.allSockets();
+  }
+
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.compress(compress);
+  }
+
+  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.volatile;
+  }
+
+  get local(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.local;
+  }
+
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.sockets.timeout(ms);
+  }
+
+  fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
+    return this.sockets.fetchSockets();
+  }
+
+  socketsJoin(room: Room | readonly Room[]): void {
+    this.sockets.socketsJoin(room);
+  }
+
+  socketsLeave(room: Room | readonly Room[]): void {
+    this.sockets.socketsLeave(room);
+  }
+
+  disconnectSockets(close = false): void {
+    this.sockets.disconnectSockets(close);
+  }
+
+  // ---- listeners, on the main namespace ----
+
+  on<Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: ListenerOf<
+      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this;
+  on<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    listener: ListenerOf<
+      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this;
+  on(ev: string | symbol, listener: (...args: never[]) => void): this {
+    (this.sockets as unknown as EventEmitterLike).on(ev, listener);
+    return this;
+  }
+
+  addListener(ev: string | symbol, listener: (...args: never[]) => void): this {
+    return this.on(ev as "connection", listener as never);
+  }
+
+  once<Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: ListenerOf<
+      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this;
+  once<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    listener: ListenerOf<
+      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      ServerSideEvents,
+      Ev
+    >,
+  ): this;
+  once(ev: string | symbol, listener: (...args: never[]) => void): this {
+    (this.sockets as unknown as EventEmitterLike).once(ev, listener);
+    return this;
+  }
+
+  off(ev: string | symbol, listener: (...args: never[]) => void): this {
+    (this.sockets as unknown as EventEmitterLike).off(ev, listener);
+    return this;
+  }
+
+  removeListener(ev: string | symbol, listener: (...args: never[]) => void): this {
+    return this.off(ev, listener);
+  }
+
+  removeAllListeners(ev?: string | symbol): this {
+    this.sockets.removeAllListeners(ev);
+    return this;
+  }
+
+  listeners(ev: string | symbol): Array<(...args: never[]) => void> {
+    return this.sockets.listeners(ev) as Array<(...args: never[]) => void>;
+  }
+
+  listenerCount(ev: string | symbol): number {
+    return this.sockets.listenerCount(ev);
+  }
+
+  // ---- shutting down ----
+
+  /**
+   * Closes every socket ("server shutting down"), the engine, and the HTTP server when it was
+   * given or created here. Clients see a transport close and reconnect.
+   */
+  close(fn?: (err?: Error) => void): Promise<void> {
+    for (const nsp of this.#nsps.values()) {
+      for (const socket of [...nsp.sockets.values()]) socket.onClose("server shutting down");
+      void nsp.adapter.close();
+    }
+    for (const parent of this.#parents.values()) void parent.adapter.close();
+    const engine = this.engine as EngineServer | undefined;
+    engine?.close();
+    const httpServer = this.httpServer;
+    return new Promise<void>((resolve) => {
+      const done = (err?: Error): void => {
+        fn?.(err);
+        resolve();
+      };
+      if (httpServer === undefined || !httpServer.listening) {
+        done();
+        return;
+      }
+      httpServer.close((err) => done(err ?? undefined));
+      if ("closeIdleConnections" in httpServer) httpServer.closeIdleConnections();
+    });
+  }
+}
+
+/** The EventEmitter methods the server forwards to its main namespace. */
+interface EventEmitterLike {
+  on(ev: string | symbol, listener: (...args: never[]) => void): unknown;
+  once(ev: string | symbol, listener: (...args: never[]) => void): unknown;
+  off(ev: string | symbol, listener: (...args: never[]) => void): unknown;
+}

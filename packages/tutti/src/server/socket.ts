@@ -1,0 +1,490 @@
+import { EventEmitter } from "node:events";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { AdapterSocket, BroadcastFlags, EncodedMessage, Room, SocketId } from "../adapter/adapter.js";
+import type { EngineSession } from "../engine/engine-session.js";
+import { RESERVED_EVENTS, type SocketPacket, SocketPacketType } from "../protocol/socket-packet.js";
+import { BroadcastOperator } from "./broadcast-operator.js";
+import type { Client } from "./client.js";
+import type { Namespace } from "./namespace.js";
+import type { PreparedPacket } from "./prepared-packet.js";
+import type {
+  AllButLast,
+  DecorateAcknowledgements,
+  DefaultEventsMap,
+  DisconnectReason,
+  EventNames,
+  EventNamesWithAck,
+  EventParams,
+  EventsMap,
+  FirstNonErrorArg,
+  Last,
+  ListenerOf,
+  SocketReservedEvents,
+} from "./typed-events.js";
+
+/** What the client sent when it connected (socket.io's `socket.handshake`). */
+export interface Handshake {
+  headers: IncomingHttpHeaders;
+  /** The date of creation, as a string. */
+  time: string;
+  address: string;
+  /** Whether the request came with an Origin header (cross-domain). */
+  xdomain: boolean;
+  /** Whether the connection is over TLS. */
+  secure: boolean;
+  /** The date of creation, in milliseconds since the epoch. */
+  issued: number;
+  url: string;
+  query: Record<string, string | string[] | undefined>;
+  /** The `auth` payload of the client's CONNECT packet. */
+  auth: Record<string, unknown>;
+}
+
+/** An event as socket middleware sees it: `[eventName, ...args]`, with the ack function last if any. */
+export type Event = [string | number, ...unknown[]];
+
+export type SocketMiddleware = (event: Event, next: (err?: Error) => void) => void;
+
+type AnyListener = (event: string | number, ...args: unknown[]) => void;
+
+enum State {
+  Pending = 0,
+  Connected = 1,
+  Closed = 2,
+}
+
+function buildQuery(url: string): Record<string, string | string[] | undefined> {
+  const query: Record<string, string | string[] | undefined> = Object.create(null);
+  const mark = url.indexOf("?");
+  if (mark === -1) return query;
+  for (const [key, value] of new URLSearchParams(url.slice(mark + 1))) {
+    const prev = query[key];
+    if (prev === undefined) query[key] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else query[key] = [prev, value];
+  }
+  return query;
+}
+
+/**
+ * One client's connection to one namespace (socket.io's Socket). Several sockets, one per
+ * namespace, share a client's connection.
+ */
+export class Socket<
+    ListenEvents extends EventsMap = DefaultEventsMap,
+    EmitEvents extends EventsMap = ListenEvents,
+    ServerSideEvents extends EventsMap = DefaultEventsMap,
+    SocketData = unknown,
+  >
+  extends EventEmitter
+  implements AdapterSocket
+{
+  /** The socket's id, distinct from the engine session id and from the socket's other namespaces. */
+  readonly id: SocketId;
+  readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  readonly client: Client;
+  readonly handshake: Handshake;
+  /** Free-form data for the app, shared with `fetchSockets()` results. */
+  data: SocketData = {} as SocketData;
+  /** Always false until connection-state recovery is built. */
+  readonly recovered = false;
+
+  #state: State = State.Pending;
+  readonly #acks = new Map<number, (...args: unknown[]) => void>();
+  #flags: BroadcastFlags = {};
+  #fns: SocketMiddleware[] | undefined;
+  #anyListeners: AnyListener[] | undefined;
+  #anyOutgoingListeners: AnyListener[] | undefined;
+
+  constructor(
+    nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    client: Client,
+    id: SocketId,
+    auth: Record<string, unknown>,
+  ) {
+    super();
+    this.nsp = nsp;
+    this.client = client;
+    this.id = id;
+    const request = client.conn.request;
+    const now = new Date();
+    this.handshake = {
+      headers: request.headers,
+      time: now.toString(),
+      address: client.conn.remoteAddress,
+      xdomain: request.headers.origin !== undefined,
+      secure: "encrypted" in request.socket && request.socket.encrypted === true,
+      issued: now.getTime(),
+      url: request.url ?? "",
+      query: buildQuery(request.url ?? ""),
+      auth,
+    };
+  }
+
+  /** The engine session under this socket (socket.io's `socket.conn`). */
+  get conn(): EngineSession {
+    return this.client.conn;
+  }
+
+  /** The handshake HTTP request. */
+  get request(): IncomingMessage {
+    return this.client.conn.request;
+  }
+
+  get connected(): boolean {
+    return this.#state === State.Connected;
+  }
+
+  get disconnected(): boolean {
+    return this.#state !== State.Connected;
+  }
+
+  get adapter() {
+    return this.nsp.adapter;
+  }
+
+  /** The rooms this socket is in, its own id among them. */
+  get rooms(): Set<Room> {
+    return this.nsp.adapter.socketRooms(this.id) ?? new Set();
+  }
+
+  // ---- listening ----
+
+  override on<Ev extends EventNames<ListenEvents> | keyof SocketReservedEvents>(
+    ev: Ev,
+    listener: ListenerOf<SocketReservedEvents, ListenEvents, Ev>,
+  ): this {
+    return super.on(ev, listener);
+  }
+
+  override once<Ev extends EventNames<ListenEvents> | keyof SocketReservedEvents>(
+    ev: Ev,
+    listener: ListenerOf<SocketReservedEvents, ListenEvents, Ev>,
+  ): this {
+    return super.once(ev, listener);
+  }
+
+  override off<Ev extends EventNames<ListenEvents> | keyof SocketReservedEvents>(
+    ev: Ev,
+    listener: ListenerOf<SocketReservedEvents, ListenEvents, Ev>,
+  ): this {
+    return super.off(ev, listener);
+  }
+
+  /** Adds a listener called for every incoming event, before its own listeners. */
+  onAny(listener: AnyListener): this {
+    this.#anyListeners ??= [];
+    this.#anyListeners.push(listener);
+    return this;
+  }
+
+  prependAny(listener: AnyListener): this {
+    this.#anyListeners ??= [];
+    this.#anyListeners.unshift(listener);
+    return this;
+  }
+
+  /** Removes one catch-all listener, or all of them. */
+  offAny(listener?: AnyListener): this {
+    this.#anyListeners = removeListener(this.#anyListeners, listener);
+    return this;
+  }
+
+  listenersAny(): AnyListener[] {
+    return this.#anyListeners?.slice() ?? [];
+  }
+
+  /** Adds a listener called for every outgoing event (acks excluded). */
+  onAnyOutgoing(listener: AnyListener): this {
+    this.#anyOutgoingListeners ??= [];
+    this.#anyOutgoingListeners.push(listener);
+    return this;
+  }
+
+  prependAnyOutgoing(listener: AnyListener): this {
+    this.#anyOutgoingListeners ??= [];
+    this.#anyOutgoingListeners.unshift(listener);
+    return this;
+  }
+
+  offAnyOutgoing(listener?: AnyListener): this {
+    this.#anyOutgoingListeners = removeListener(this.#anyOutgoingListeners, listener);
+    return this;
+  }
+
+  listenersAnyOutgoing(): AnyListener[] {
+    return this.#anyOutgoingListeners?.slice() ?? [];
+  }
+
+  /** Adds a middleware run for every incoming event; an error it passes to `next` goes to the "error" event. */
+  use(fn: SocketMiddleware): this {
+    this.#fns ??= [];
+    this.#fns.push(fn);
+    return this;
+  }
+
+  // ---- emitting ----
+
+  /**
+   * Emits an event to this client. A function as last argument gets the client's ack. Throws
+   * for a reserved event name, as socket.io does.
+   */
+  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    if (typeof ev === "string" && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
+    const flags = this.#flags;
+    this.#flags = {};
+    const data: unknown[] = [ev, ...args];
+    let id: number | undefined;
+    const last = data[data.length - 1];
+    if (typeof last === "function") {
+      data.pop();
+      id = this.nsp.nextAckId();
+      this.#registerAck(id, last as (...args: unknown[]) => void, flags.timeout);
+    }
+    this.#notifyOutgoing(data);
+    this.#packet({ type: SocketPacketType.EVENT, nsp: this.nsp.name, id, data }, flags);
+    return true;
+  }
+
+  /** Emits an event and resolves with the client's ack (rejects on timeout when `timeout()` was set). */
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+    const withError = this.#flags.timeout !== undefined;
+    return new Promise((resolve, reject) => {
+      const callback = (first: unknown, second: unknown): void => {
+        if (!withError) resolve(first as FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>);
+        else if (first) reject(first);
+        else resolve(second as FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>);
+      };
+      (this.emit as (ev: unknown, ...rest: unknown[]) => boolean)(ev, ...args, callback);
+    });
+  }
+
+  /** Emits the "message" event. */
+  send(...args: EventParams<EmitEvents, "message">): this {
+    (this.emit as (ev: string, ...rest: unknown[]) => boolean)("message", ...args);
+    return this;
+  }
+
+  /** Alias of `send`. */
+  write(...args: EventParams<EmitEvents, "message">): this {
+    return this.send(...args);
+  }
+
+  /** The next emit's ack waits at most `ms`, then gets an Error("operation has timed out"). */
+  timeout(ms: number): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
+    this.#flags = { ...this.#flags, timeout: ms };
+    return this as unknown as Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData>;
+  }
+
+  /** The next emit is dropped if the client's transport cannot take it now. */
+  get volatile(): this {
+    this.#flags = { ...this.#flags, volatile: true };
+    return this;
+  }
+
+  /** Whether the next emit may be compressed. */
+  compress(compress: boolean): this {
+    this.#flags = { ...this.#flags, compress };
+    return this;
+  }
+
+  /** Broadcasts to every socket of the namespace but this one. */
+  get broadcast(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#operator();
+  }
+
+  /** Broadcasts to this node only. */
+  get local(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#operator().local;
+  }
+
+  /** Broadcasts to the sockets in `room` (or any of the rooms), this one excluded. */
+  to(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#operator().to(room);
+  }
+
+  in(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.to(room);
+  }
+
+  except(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#operator().except(room);
+  }
+
+  #operator(): BroadcastOperator<EmitEvents, SocketData> {
+    const flags = this.#flags;
+    this.#flags = {};
+    return new BroadcastOperator(this.nsp.adapter, new Set(), new Set([this.id]), flags);
+  }
+
+  // ---- rooms ----
+
+  join(rooms: Room | readonly Room[]): Promise<void> | void {
+    if (this.#state === State.Closed) return;
+    return this.nsp.adapter.addAll(this.id, typeof rooms === "string" ? [rooms] : rooms);
+  }
+
+  leave(room: Room): Promise<void> | void {
+    if (this.#state === State.Closed) return;
+    return this.nsp.adapter.del(this.id, room);
+  }
+
+  /**
+   * Disconnects this socket. With `close`, the whole connection is closed, with the client's
+   * other namespaces.
+   */
+  disconnect(close = false): this {
+    if (this.#state !== State.Connected) return this;
+    if (close) {
+      this.client.disconnectAll();
+      return this;
+    }
+    this.#packet({ type: SocketPacketType.DISCONNECT, nsp: this.nsp.name }, {});
+    this.onClose("server namespace disconnect");
+    return this;
+  }
+
+  // ---- AdapterSocket ----
+
+  deliver(message: EncodedMessage, flags: BroadcastFlags): void {
+    this.#notifyOutgoing(message.data);
+    this.client.writePrepared((message as PreparedPacket).parts, flags);
+  }
+
+  expectAck(id: number, callback: (...args: unknown[]) => void): void {
+    this.#acks.set(id, callback);
+  }
+
+  cancelAck(id: number): void {
+    this.#acks.delete(id);
+  }
+
+  // ---- called by the client and the namespace ----
+
+  /** The namespace accepted the socket: joins its own room and answers the CONNECT. */
+  onConnect(): void {
+    this.#state = State.Connected;
+    this.join(this.id);
+    this.#packet({ type: SocketPacketType.CONNECT, nsp: this.nsp.name, data: { sid: this.id } }, {});
+  }
+
+  /** The namespace refused the socket (a middleware error). */
+  onRefused(): void {
+    this.#state = State.Closed;
+    this.nsp.adapter.delAll(this.id);
+  }
+
+  onPacket(packet: SocketPacket): void {
+    switch (packet.type) {
+      case SocketPacketType.EVENT:
+        this.#onEvent(packet.data as unknown[], packet.id);
+        break;
+      case SocketPacketType.ACK:
+        this.#onAck(packet.id as number, packet.data as unknown[]);
+        break;
+      case SocketPacketType.DISCONNECT:
+        this.onClose("client namespace disconnect");
+        break;
+      default:
+    }
+  }
+
+  onError(err: Error): void {
+    if (this.listenerCount("error") > 0) super.emit("error", err);
+  }
+
+  /** Ends the socket: "disconnecting" (rooms still known), cleanup, then "disconnect". */
+  onClose(reason: DisconnectReason, description?: unknown): void {
+    if (this.#state !== State.Connected) return;
+    super.emit("disconnecting", reason, description);
+    this.#state = State.Closed;
+    this.nsp.adapter.delAll(this.id);
+    this.nsp.removeSocket(this);
+    this.client.removeSocket(this);
+    super.emit("disconnect", reason, description);
+  }
+
+  #onEvent(args: unknown[], id: number | undefined): void {
+    if (id !== undefined) args.push(this.#ackFunction(id));
+    const any = this.#anyListeners;
+    if (any !== undefined && any.length > 0) {
+      for (const listener of any.slice()) listener.apply(this, args as [string, ...unknown[]]);
+    }
+    const fns = this.#fns;
+    if (fns === undefined || fns.length === 0) {
+      this.#dispatch(args);
+      return;
+    }
+    const event = args as Event;
+    let index = 0;
+    const next = (err?: Error): void => {
+      if (err) {
+        this.onError(err);
+        return;
+      }
+      const fn = fns[index++];
+      if (fn === undefined) this.#dispatch(args);
+      else fn(event, next);
+    };
+    next();
+  }
+
+  #dispatch(args: unknown[]): void {
+    if (this.#state !== State.Connected) return;
+    const name = args[0] as string | number;
+    // An "error" event nobody listens to would throw inside EventEmitter: drop it instead.
+    if (name === "error" && this.listenerCount("error") === 0) return;
+    super.emit(name as string, ...args.slice(1));
+  }
+
+  #onAck(id: number, args: unknown[]): void {
+    const ack = this.#acks.get(id);
+    if (ack === undefined) return;
+    this.#acks.delete(id);
+    ack.apply(this, args);
+  }
+
+  #ackFunction(id: number): (...args: unknown[]) => void {
+    let sent = false;
+    return (...args: unknown[]) => {
+      if (sent) return;
+      sent = true;
+      this.#packet({ type: SocketPacketType.ACK, nsp: this.nsp.name, id, data: args }, {});
+    };
+  }
+
+  #registerAck(id: number, ack: (...args: unknown[]) => void, timeout: number | undefined): void {
+    if (timeout === undefined) {
+      this.#acks.set(id, ack);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#acks.delete(id);
+      ack.call(this, new Error("operation has timed out"));
+    }, timeout);
+    this.#acks.set(id, (...args: unknown[]) => {
+      clearTimeout(timer);
+      ack.call(this, null, ...args);
+    });
+  }
+
+  #notifyOutgoing(data: readonly unknown[]): void {
+    const listeners = this.#anyOutgoingListeners;
+    if (listeners === undefined || listeners.length === 0) return;
+    for (const listener of listeners.slice()) listener.apply(this, data as [string, ...unknown[]]);
+  }
+
+  #packet(packet: SocketPacket, flags: BroadcastFlags): void {
+    this.client.writePacket(packet, flags);
+  }
+}
+
+function removeListener(list: AnyListener[] | undefined, listener: AnyListener | undefined): AnyListener[] | undefined {
+  if (list === undefined || listener === undefined) return undefined;
+  const index = list.indexOf(listener);
+  if (index !== -1) list.splice(index, 1);
+  return list;
+}
