@@ -38,6 +38,30 @@ export const CloseReasons = {
 
 export type CloseReason = (typeof CloseReasons)[keyof typeof CloseReasons];
 
+/**
+ * Why a Socket.IO socket disconnected: the `disconnecting` and `disconnect` events give one of
+ * these (socket.io's reasons, plus "slow consumer"). Documented in docs/errors.md.
+ */
+export const DisconnectReasons = {
+  TRANSPORT_CLOSE: "transport close",
+  TRANSPORT_ERROR: "transport error",
+  PING_TIMEOUT: "ping timeout",
+  PARSE_ERROR: "parse error",
+  FORCED_CLOSE: "forced close",
+  SLOW_CONSUMER: "slow consumer",
+  SERVER_SHUTTING_DOWN: "server shutting down",
+  FORCED_SERVER_CLOSE: "forced server close",
+  CLIENT_NAMESPACE_DISCONNECT: "client namespace disconnect",
+  SERVER_NAMESPACE_DISCONNECT: "server namespace disconnect",
+} as const;
+
+export type DisconnectReason = (typeof DisconnectReasons)[keyof typeof DisconnectReasons];
+
+/** Messages of the CONNECT_ERROR packets the server itself sends. Documented in docs/errors.md. */
+export const ConnectErrorMessages = {
+  INVALID_NAMESPACE: "Invalid namespace",
+} as const;
+
 export class TuttiError extends Error {
   readonly code: ErrorCode;
   readonly status: number | undefined;

@@ -25,6 +25,9 @@ export {
 export {
   type CloseReason,
   CloseReasons,
+  ConnectErrorMessages,
+  type DisconnectReason,
+  DisconnectReasons,
   type ErrorCode,
   ErrorCodes,
   type ErrorSpec,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { CloseReasons, ErrorCodes, type ErrorSpec } from "../src/index.js";
+import { CloseReasons, ConnectErrorMessages, DisconnectReasons, ErrorCodes, type ErrorSpec } from "../src/index.js";
 
 const doc = readFileSync(new URL("../../../docs/errors.md", import.meta.url), "utf8");
 
@@ -39,4 +39,18 @@ test("every close reason is documented, and nothing else is", () => {
   const rows = tableRows("Close reasons");
   const documented = rows.map((r) => (r[0] as string).replaceAll("`", "")).sort();
   assert.deepEqual(documented, Object.values(CloseReasons).sort());
+});
+
+test("every disconnect reason is documented, and nothing else is", () => {
+  const documented = tableRows("Disconnect reasons")
+    .map((r) => (r[0] as string).replaceAll("`", ""))
+    .sort();
+  assert.deepEqual(documented, Object.values(DisconnectReasons).sort());
+});
+
+test("every connect error message the server sends is documented, and nothing else is", () => {
+  const documented = tableRows("Connect errors")
+    .map((r) => (r[0] as string).replaceAll("`", ""))
+    .sort();
+  assert.deepEqual(documented, Object.values(ConnectErrorMessages).sort());
 });

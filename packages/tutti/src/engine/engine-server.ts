@@ -78,6 +78,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     this.#wss.on("headers", (lines, req) => this.#onWebSocketHeaders(lines, req));
   }
 
+  /**
+   * Session id generator; when set, it wins over the `generateId` option. engine.io apps
+   * assign it after construction (`io.engine.generateId = (req) => uuid()`).
+   */
+  generateId: ((req: IncomingMessage) => string | Promise<string>) | undefined;
+
   get clientsCount(): number {
     return this.clients.size;
   }
@@ -248,7 +254,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   /** Calls back with a new session id; `generateId` may return it or a promise of it. */
   #generateId(req: IncomingMessage, callback: (err: unknown, id?: string) => void): void {
-    const generate = this.opts.generateId;
+    const generate = this.generateId ?? this.opts.generateId;
     if (generate === undefined) {
       callback(undefined, randomBytes(15).toString("base64url"));
       return;

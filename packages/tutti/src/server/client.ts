@@ -1,7 +1,13 @@
 import type { BroadcastFlags } from "../adapter/adapter.js";
 import type { EngineSession } from "../engine/engine-session.js";
 import type { PreparedMessage } from "../engine/prepared-message.js";
-import type { CloseReason } from "../errors.js";
+import {
+  type CloseReason,
+  CloseReasons,
+  ConnectErrorMessages,
+  type DisconnectReason,
+  DisconnectReasons,
+} from "../errors.js";
 import {
   encodeSocketPacket,
   type SocketPacket,
@@ -10,7 +16,6 @@ import {
 } from "../protocol/socket-packet.js";
 import type { Server } from "./server.js";
 import type { Socket } from "./socket.js";
-import type { DisconnectReason } from "./typed-events.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: a client's sockets belong to namespaces of any event maps
 type AnySocket = Socket<any, any, any, any>;
@@ -84,7 +89,11 @@ export class Client {
       if (nsp === undefined) {
         this.#connecting.delete(name);
         this.writePacket(
-          { type: SocketPacketType.CONNECT_ERROR, nsp: name, data: { message: "Invalid namespace" } },
+          {
+            type: SocketPacketType.CONNECT_ERROR,
+            nsp: name,
+            data: { message: ConnectErrorMessages.INVALID_NAMESPACE },
+          },
           {},
         );
         return;
@@ -140,14 +149,14 @@ export class Client {
   close(): void {
     if (this.conn.readyState === "open") {
       this.conn.close();
-      this.#onClose("forced server close");
+      this.#onClose(DisconnectReasons.FORCED_SERVER_CLOSE);
     }
   }
 
   #onParseError(description: string): void {
     const err = new Error(description);
     for (const socket of [...this.#sockets.values()]) socket.onError(err);
-    this.#onClose("parse error", description);
+    this.#onClose(DisconnectReasons.PARSE_ERROR, description);
     this.conn.close();
   }
 
@@ -157,7 +166,9 @@ export class Client {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#decoder.reset();
-    const mapped: DisconnectReason = reason === "server shutdown" ? "server shutting down" : reason;
+    // the engine's "server shutdown" is socket.io's "server shutting down"
+    const mapped: DisconnectReason =
+      reason === CloseReasons.SERVER_SHUTDOWN ? DisconnectReasons.SERVER_SHUTTING_DOWN : reason;
     for (const socket of [...this.#sockets.values()]) socket.onClose(mapped, description);
     this.#sockets.clear();
   }

@@ -14,7 +14,6 @@ export type {
   DecorateAcknowledgements,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
-  DisconnectReason,
   EventNames,
   EventNamesWithAck,
   EventParams,

@@ -6,6 +6,8 @@
  * `(name: string) => void` is not assignable to `(...args: unknown[]) => void`.
  */
 
+import type { DisconnectReason } from "../errors.js";
+
 // biome-ignore lint/suspicious/noExplicitAny: an event map holds listeners of any signature
 export type AnyFunction = (...args: any[]) => any;
 
@@ -99,18 +101,8 @@ export interface SocketReservedEvents {
   error: (err: Error) => void;
 }
 
-/** Why a socket disconnected (socket.io's reasons). */
-export type DisconnectReason =
-  | "transport error"
-  | "transport close"
-  | "forced close"
-  | "ping timeout"
-  | "parse error"
-  | "slow consumer"
-  | "server shutting down"
-  | "forced server close"
-  | "client namespace disconnect"
-  | "server namespace disconnect";
+/** Why a socket disconnected (socket.io's reasons, plus "slow consumer"). */
+export type { DisconnectReason } from "../errors.js";
 
 /** Listener for a reserved or an app event; untyped names fall back to any arguments. */
 export type ListenerOf<Reserved extends EventsMap, Listen extends EventsMap, Ev> = Ev extends keyof Reserved
