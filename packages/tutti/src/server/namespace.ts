@@ -47,6 +47,25 @@ export interface NamespaceReservedEvents<
   new_namespace: (namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
 }
 
+/** What a namespace (and the server) can listen to: its own events, and server-side events from other nodes. */
+export type NamespaceEventNames<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> =
+  | keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  | EventNames<ServerSideEvents>;
+
+/** The listener for event `Ev` of a namespace. */
+export type NamespaceListener<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+  Ev,
+> = ListenerOf<NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>;
+
 /**
  * A namespace: its sockets, its rooms (through the adapter), its middleware, and the broadcast
  * operators (socket.io's Namespace).
@@ -87,43 +106,17 @@ export class Namespace<
 
   // ---- listening ----
 
-  override on<Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+  override on<Ev extends NamespaceEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener: ListenerOf<
-      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
-  ): this;
-  override on<Ev extends EventNames<ServerSideEvents>>(
-    ev: Ev,
-    listener: ListenerOf<
-      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
-  ): this;
-  override on(ev: string | symbol, listener: (...args: never[]) => void): this {
+    listener: NamespaceListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
     return super.on(ev, listener as (...args: unknown[]) => void);
   }
 
-  override once<Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+  override once<Ev extends NamespaceEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener: ListenerOf<
-      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
-  ): this;
-  override once<Ev extends EventNames<ServerSideEvents>>(
-    ev: Ev,
-    listener: ListenerOf<
-      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
-  ): this;
-  override once(ev: string | symbol, listener: (...args: never[]) => void): this {
+    listener: NamespaceListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
     return super.once(ev, listener as (...args: unknown[]) => void);
   }
 

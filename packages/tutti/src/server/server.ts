@@ -9,7 +9,13 @@ import { TuttiError } from "../errors.js";
 import { DEFAULT_MAX_ATTACHMENTS } from "../protocol/socket-packet.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
 import { Client } from "./client.js";
-import { Namespace, type NamespaceMiddleware, type NamespaceReservedEvents } from "./namespace.js";
+import {
+  Namespace,
+  type NamespaceEventNames,
+  type NamespaceListener,
+  type NamespaceMiddleware,
+  type NamespaceReservedEvents,
+} from "./namespace.js";
 import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.js";
 import { ClientFileServer } from "./serve-client.js";
 import type {
@@ -22,7 +28,6 @@ import type {
   EventsMap,
   FirstNonErrorArg,
   Last,
-  ListenerOf,
 } from "./typed-events.js";
 
 export interface ServerOptions extends EngineOptions {
@@ -377,54 +382,31 @@ export class Server<
 
   // ---- listeners, on the main namespace ----
 
-  on<Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+  on<Ev extends NamespaceEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener: ListenerOf<
-      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
-  ): this;
-  on<Ev extends EventNames<ServerSideEvents>>(
-    ev: Ev,
-    listener: ListenerOf<
-      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
-  ): this;
-  on(ev: string | symbol, listener: (...args: never[]) => void): this {
-    (this.sockets as unknown as EventEmitterLike).on(ev, listener);
+    listener: NamespaceListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    this.sockets.on(ev, listener as never);
     return this;
   }
 
-  addListener(ev: string | symbol, listener: (...args: never[]) => void): this {
-    return this.on(ev as "connection", listener as never);
+  addListener<Ev extends NamespaceEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+    ev: Ev,
+    listener: NamespaceListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    return this.on(ev, listener);
   }
 
-  once<Ev extends keyof NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
+  once<Ev extends NamespaceEventNames<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>(
     ev: Ev,
-    listener: ListenerOf<
-      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
-  ): this;
-  once<Ev extends EventNames<ServerSideEvents>>(
-    ev: Ev,
-    listener: ListenerOf<
-      NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
-      ServerSideEvents,
-      Ev
-    >,
-  ): this;
-  once(ev: string | symbol, listener: (...args: never[]) => void): this {
-    (this.sockets as unknown as EventEmitterLike).once(ev, listener);
+    listener: NamespaceListener<ListenEvents, EmitEvents, ServerSideEvents, SocketData, Ev>,
+  ): this {
+    this.sockets.once(ev, listener as never);
     return this;
   }
 
   off(ev: string | symbol, listener: (...args: never[]) => void): this {
-    (this.sockets as unknown as EventEmitterLike).off(ev, listener);
+    this.sockets.off(ev, listener as (...args: unknown[]) => void);
     return this;
   }
 
@@ -473,11 +455,4 @@ export class Server<
       if ("closeIdleConnections" in httpServer) httpServer.closeIdleConnections();
     });
   }
-}
-
-/** The EventEmitter methods the server forwards to its main namespace. */
-interface EventEmitterLike {
-  on(ev: string | symbol, listener: (...args: never[]) => void): unknown;
-  once(ev: string | symbol, listener: (...args: never[]) => void): unknown;
-  off(ev: string | symbol, listener: (...args: never[]) => void): unknown;
 }

@@ -93,8 +93,8 @@ export class Socket<
   readonly #acks = new Map<number, (...args: unknown[]) => void>();
   #flags: BroadcastFlags = {};
   #fns: SocketMiddleware[] | undefined;
-  #anyListeners: AnyListener[] | undefined;
-  #anyOutgoingListeners: AnyListener[] | undefined;
+  readonly #anyListeners = new CatchAllListeners();
+  readonly #anyOutgoingListeners = new CatchAllListeners();
 
   constructor(
     nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
@@ -173,47 +173,43 @@ export class Socket<
 
   /** Adds a listener called for every incoming event, before its own listeners. */
   onAny(listener: AnyListener): this {
-    this.#anyListeners ??= [];
-    this.#anyListeners.push(listener);
+    this.#anyListeners.add(listener, false);
     return this;
   }
 
   prependAny(listener: AnyListener): this {
-    this.#anyListeners ??= [];
-    this.#anyListeners.unshift(listener);
+    this.#anyListeners.add(listener, true);
     return this;
   }
 
   /** Removes one catch-all listener, or all of them. */
   offAny(listener?: AnyListener): this {
-    this.#anyListeners = removeListener(this.#anyListeners, listener);
+    this.#anyListeners.remove(listener);
     return this;
   }
 
   listenersAny(): AnyListener[] {
-    return this.#anyListeners?.slice() ?? [];
+    return this.#anyListeners.snapshot();
   }
 
   /** Adds a listener called for every outgoing event (acks excluded). */
   onAnyOutgoing(listener: AnyListener): this {
-    this.#anyOutgoingListeners ??= [];
-    this.#anyOutgoingListeners.push(listener);
+    this.#anyOutgoingListeners.add(listener, false);
     return this;
   }
 
   prependAnyOutgoing(listener: AnyListener): this {
-    this.#anyOutgoingListeners ??= [];
-    this.#anyOutgoingListeners.unshift(listener);
+    this.#anyOutgoingListeners.add(listener, true);
     return this;
   }
 
   offAnyOutgoing(listener?: AnyListener): this {
-    this.#anyOutgoingListeners = removeListener(this.#anyOutgoingListeners, listener);
+    this.#anyOutgoingListeners.remove(listener);
     return this;
   }
 
   listenersAnyOutgoing(): AnyListener[] {
-    return this.#anyOutgoingListeners?.slice() ?? [];
+    return this.#anyOutgoingListeners.snapshot();
   }
 
   /** Adds a middleware run for every incoming event; an error it passes to `next` goes to the "error" event. */
@@ -409,10 +405,7 @@ export class Socket<
 
   #onEvent(args: unknown[], id: number | undefined): void {
     if (id !== undefined) args.push(this.#ackFunction(id));
-    const any = this.#anyListeners;
-    if (any !== undefined && any.length > 0) {
-      for (const listener of any.slice()) listener.apply(this, args as [string, ...unknown[]]);
-    }
+    this.#anyListeners.call(this, args);
     const fns = this.#fns;
     if (fns === undefined || fns.length === 0) {
       this.#dispatch(args);
@@ -472,9 +465,7 @@ export class Socket<
   }
 
   #notifyOutgoing(data: readonly unknown[]): void {
-    const listeners = this.#anyOutgoingListeners;
-    if (listeners === undefined || listeners.length === 0) return;
-    for (const listener of listeners.slice()) listener.apply(this, data as [string, ...unknown[]]);
+    this.#anyOutgoingListeners.call(this, data);
   }
 
   #packet(packet: SocketPacket, flags: BroadcastFlags): void {
@@ -482,9 +473,35 @@ export class Socket<
   }
 }
 
-function removeListener(list: AnyListener[] | undefined, listener: AnyListener | undefined): AnyListener[] | undefined {
-  if (list === undefined || listener === undefined) return undefined;
-  const index = list.indexOf(listener);
-  if (index !== -1) list.splice(index, 1);
-  return list;
+/** The catch-all listeners of `onAny` or `onAnyOutgoing`; the list exists once one is added. */
+class CatchAllListeners {
+  #list: AnyListener[] | undefined;
+
+  add(listener: AnyListener, prepend: boolean): void {
+    this.#list ??= [];
+    if (prepend) this.#list.unshift(listener);
+    else this.#list.push(listener);
+  }
+
+  /** Removes `listener`, or every listener when none is given. */
+  remove(listener: AnyListener | undefined): void {
+    if (this.#list === undefined) return;
+    if (listener === undefined) {
+      this.#list = undefined;
+      return;
+    }
+    const index = this.#list.indexOf(listener);
+    if (index !== -1) this.#list.splice(index, 1);
+  }
+
+  snapshot(): AnyListener[] {
+    return this.#list?.slice() ?? [];
+  }
+
+  /** Calls each listener with the event's name and arguments; one added meanwhile waits for the next event. */
+  call(thisArg: unknown, args: readonly unknown[]): void {
+    const list = this.#list;
+    if (list === undefined || list.length === 0) return;
+    for (const listener of list.slice()) listener.apply(thisArg, args as [string, ...unknown[]]);
+  }
 }
