@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import type { EngineSession } from "../src/index.js";
-import { http, pollingHandshake, RawWs, type Running, startEcho, startEngine } from "./helpers.js";
+import { http, pollingHandshake, RawWs, type Running, startEcho, startEngine, until } from "./helpers.js";
 
 const PATH = "/engine.io/";
 let server: Running;
@@ -321,16 +321,29 @@ describe("close", () => {
     await ws.waitClosed();
   });
 
-  test("server-side close delivers what is queued, then a close packet", async () => {
+  test("server-side close over polling delivers what is queued, then a close packet in the next response", async () => {
     const { sid } = await handshake();
     const session = server.engine.clients.get(sid) as EngineSession;
     const reasons: string[] = [];
     session.on("close", (r) => reasons.push(r));
     session.send("bye");
     session.close();
-    const get = await http(port, "GET", q(`EIO=4&transport=polling&sid=${sid}`));
-    assert.equal(get.body, "4bye\x1e1");
+    session.send("too late");
+    const first = await http(port, "GET", q(`EIO=4&transport=polling&sid=${sid}`));
+    assert.equal(first.body, "4bye");
+    assert.deepEqual(reasons, []);
+    const second = await http(port, "GET", q(`EIO=4&transport=polling&sid=${sid}`));
+    assert.equal(second.body, "1");
     assert.deepEqual(reasons, ["forced close"]);
+  });
+
+  test("server-side close over polling with nothing queued answers the pending poll with a close packet", async () => {
+    const { sid } = await handshake();
+    const session = server.engine.clients.get(sid) as EngineSession;
+    const get = http(port, "GET", q(`EIO=4&transport=polling&sid=${sid}`));
+    await until(() => session.transport.writable, "the poll to be pending");
+    session.close();
+    assert.equal((await get).body, "1");
   });
 });
 

@@ -78,13 +78,20 @@ export function waitFor<T extends unknown[] = unknown[]>(
   });
 }
 
-/** Resolves once `socket` is connected. */
-export async function connected(socket: ClientSocket): Promise<void> {
-  if (socket.connected) return;
-  await Promise.race([
-    waitFor(socket, "connect"),
-    waitFor<[Error]>(socket, "connect_error").then(([err]) => {
-      throw err;
-    }),
-  ]);
+/** Resolves once `socket` is connected; rejects with its connect_error. */
+export function connected(socket: ClientSocket, limitMs = 5000): Promise<void> {
+  if (socket.connected) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      socket.off("connect", onConnect);
+      socket.off("connect_error", done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onConnect = (): void => done();
+    const timer = setTimeout(() => done(new Error("timed out waiting for connect")), limitMs);
+    socket.on("connect", onConnect);
+    socket.on("connect_error", done);
+  });
 }

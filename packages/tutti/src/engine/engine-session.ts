@@ -70,6 +70,8 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
   #upgradeTimer: NodeJS.Timeout | undefined;
   #probe: WebSocketTransport | undefined;
   #closeReason: CloseReason | undefined;
+  /** close() was called with packets queued on polling: the close packet follows them in the next response. */
+  #closeAfterBatch = false;
 
   constructor(id: string, host: SessionHost, transport: Transport, request: IncomingMessage) {
     super();
@@ -177,7 +179,18 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
         "flush",
         batch.map((q) => q.packet),
       );
+    if (this.#closeAfterBatch && !(this.transport instanceof PollingTransport)) {
+      // upgraded meanwhile: the close packet can follow the batch in the same write
+      this.#closeAfterBatch = false;
+      this.#pushClose();
+      batch.push(...this.#queue.splice(0));
+      this.#queuedBytes = 0;
+    }
     this.transport.send(batch);
+    if (this.#closeAfterBatch) {
+      this.#closeAfterBatch = false;
+      this.#pushClose(); // goes out with the next poll
+    }
     if (this.listenerCount("drain") > 0) this.emit("drain");
   }
 
@@ -191,6 +204,16 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
     this.#closeReason = CloseReasons.FORCED_CLOSE;
     clearTimeout(this.#pingTimer);
     clearTimeout(this.#pongTimer);
+    // Over polling, the close packet waits for the next response: socket.io-client acts on a
+    // close at once but on the packets decoded with it a tick later, so they would be lost.
+    if (this.#queue.length > 0 && this.transport instanceof PollingTransport) this.#closeAfterBatch = true;
+    else this.#pushClose();
+    // A polling client that never polls again must not hold the session forever.
+    this.#closeTimer = setTimeout(() => this.#onClose(CloseReasons.FORCED_CLOSE), this.#host.opts.pingTimeout);
+    this.flush();
+  }
+
+  #pushClose(): void {
     this.#queue.push({
       packet: { type: "close" },
       size: 1,
@@ -198,9 +221,6 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
       callback: () => this.#onClose(CloseReasons.FORCED_CLOSE),
     });
     this.#queuedBytes += 1;
-    // A polling client that never polls again must not hold the session forever.
-    this.#closeTimer = setTimeout(() => this.#onClose(CloseReasons.FORCED_CLOSE), this.#host.opts.pingTimeout);
-    this.flush();
   }
 
   /** Ends the session now, writing what the transport can take at once. Used on server shutdown. */
