@@ -179,13 +179,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
 
   /** Ids of the targeted sockets. Deprecated in socket.io in favour of `fetchSockets()`. */
   allSockets(): Promise<Set<SocketId>> {
-    return this.#adapter.sockets(this.#rooms.size > 0 ? this.#rooms : new Set()).then((ids) => {
-      if (this.#except.size === 0) return ids;
-      const skipped = new Set<SocketId>();
-      for (const room of this.#except) for (const id of this.#adapter.rooms.get(room) ?? []) skipped.add(id);
-      for (const id of skipped) ids.delete(id);
-      return ids;
-    });
+    return this.#adapter.fetchSockets(this.#options()).then((sockets) => new Set(sockets.map((socket) => socket.id)));
   }
 
   /** The targeted sockets. */

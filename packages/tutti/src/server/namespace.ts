@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Adapter, AdapterNamespace, Room, SocketId } from "../adapter/adapter.js";
-import { RESERVED_EVENTS, SocketPacketType } from "../protocol/socket-packet.js";
+import { SocketPacketType } from "../protocol/socket-packet.js";
 import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.js";
 import type { Client } from "./client.js";
 import { PreparedPacket } from "./prepared-packet.js";
@@ -46,6 +46,9 @@ export interface NamespaceReservedEvents<
   /** Emitted on the main namespace (and so on the server) when a namespace is created. */
   new_namespace: (namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
 }
+
+/** The namespace's own events: other nodes may not send them with serverSideEmit (socket.io's list). */
+const NAMESPACE_RESERVED_EVENTS: ReadonlySet<string> = new Set(["connect", "connection", "new_namespace"]);
 
 /** What a namespace (and the server) can listen to: its own events, and server-side events from other nodes. */
 export type NamespaceEventNames<
@@ -211,7 +214,9 @@ export class Namespace<
    * there are no other nodes: nothing is sent and an ack gets `(null, [])` at once.
    */
   serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean {
-    if (typeof ev === "string" && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
+    if (typeof ev === "string" && NAMESPACE_RESERVED_EVENTS.has(ev)) {
+      throw new Error(`"${ev}" is a reserved event name`);
+    }
     this.adapter.serverSideEmit([ev, ...args]);
     return true;
   }

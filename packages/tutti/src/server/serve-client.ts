@@ -53,7 +53,7 @@ export class ClientFileServer {
     const dist = this.#dist;
     if (dist === undefined) return false;
     const etag = `"${dist.version}"`;
-    if (req.headers["if-none-match"] === etag) {
+    if (matchesEtag(req.headers["if-none-match"], etag)) {
       res.writeHead(304);
       res.end();
       return true;
@@ -74,4 +74,13 @@ export class ClientFileServer {
     );
     return true;
   }
+}
+
+/** If-None-Match holds a list of tags, weak (`W/"..."`) or strong; `*` matches any. */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(",").some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === "*" || trimmed === etag || trimmed === `W/${etag}`;
+  });
 }
