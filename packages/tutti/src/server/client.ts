@@ -17,6 +17,9 @@ import {
 import type { Server } from "./server.js";
 import type { Socket } from "./socket.js";
 
+/** Most packets held for a namespace whose CONNECT is still being processed; more closes the connection. */
+const MAX_HELD_PACKETS = 100;
+
 // biome-ignore lint/suspicious/noExplicitAny: a client's sockets belong to namespaces of any event maps
 type AnySocket = Socket<any, any, any, any>;
 
@@ -31,8 +34,11 @@ export class Client {
   readonly server: Server<any, any, any, any>;
   /** Connected sockets by namespace name. */
   readonly #sockets = new Map<string, AnySocket>();
-  /** Namespaces whose CONNECT is being processed (middlewares running). */
-  readonly #connecting = new Set<string>();
+  /**
+   * Namespaces whose CONNECT is being processed (middlewares running), with the packets the
+   * client sent for them meanwhile: they are delivered once the socket connects.
+   */
+  readonly #connecting = new Map<string, SocketPacket[]>();
   readonly #decoder: SocketPacketDecoder;
   #connectTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -77,13 +83,22 @@ export class Client {
       this.close(); // only servers send CONNECT_ERROR
       return;
     }
-    // A packet for a namespace the client is not in is dropped: the server may have just
-    // disconnected that socket while the client's packet was in flight.
-    socket?.onPacket(packet);
+    if (socket !== undefined) {
+      socket.onPacket(packet);
+      return;
+    }
+    const held = this.#connecting.get(packet.nsp);
+    if (held !== undefined) {
+      // sent right behind its CONNECT (a batched polling POST, one TCP read): held until connected
+      if (held.length >= MAX_HELD_PACKETS) this.close();
+      else held.push(packet);
+    }
+    // Otherwise the client is not in that namespace: the packet is dropped, since the server may
+    // have just disconnected that socket while the client's packet was in flight.
   }
 
   #connect(name: string, auth: Record<string, unknown>): void {
-    this.#connecting.add(name);
+    this.#connecting.set(name, []);
     this.server.resolveNamespace(name, auth, (nsp) => {
       if (this.#closed) return;
       if (nsp === undefined) {
@@ -102,16 +117,26 @@ export class Client {
         this,
         auth,
         (socket: AnySocket) => {
+          const held = this.#connecting.get(name) ?? [];
           this.#connecting.delete(name);
           this.#sockets.set(name, socket);
           if (this.#connectTimer !== undefined) {
             clearTimeout(this.#connectTimer);
             this.#connectTimer = undefined;
           }
+          // after the "connection" listeners have run, so the app's handlers are in place
+          if (held.length > 0) process.nextTick(() => this.#deliverHeld(socket, held));
         },
         () => this.#connecting.delete(name),
       );
     });
+  }
+
+  #deliverHeld(socket: AnySocket, held: readonly SocketPacket[]): void {
+    for (const packet of held) {
+      if (!socket.connected) return;
+      socket.onPacket(packet);
+    }
   }
 
   /** Encodes and writes one packet to this client. */
