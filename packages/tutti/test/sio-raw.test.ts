@@ -175,7 +175,6 @@ describe("Socket.IO over a raw WebSocket", () => {
     },
     { name: "ack id with 16 digits", messages: [`42${"1".repeat(16)}["echo"]`], reason: "parse error" },
     { name: 'CONNECT_ERROR sent by the client "44{}"', messages: ["44{}"], reason: "forced server close" },
-    { name: "a second CONNECT to a connected namespace", messages: ["40"], reason: "forced server close" },
     { name: "DISCONNECT with a payload", messages: ["41{}"], reason: "parse error" },
   ];
 
@@ -191,6 +190,29 @@ describe("Socket.IO over a raw WebSocket", () => {
       await officialStillWorks();
     });
   }
+
+  test("a second CONNECT to a connected namespace is answered again with the same sid; nothing closes", T, async () => {
+    const raw = await rawOpen(run.port);
+    const sid = await rawConnect(raw);
+    assert.equal(await rawConnect(raw), sid);
+    assert.equal(run.io.sockets.sockets.has(sid), true);
+    assert.equal(reasons.has(sid), false);
+    await officialStillWorks();
+  });
+
+  test("a CONNECT repeated before the first is answered gets one answer (socket.io-client does this)", T, async () => {
+    const raw = await rawOpen(run.port);
+    const tcp = (raw.ws as unknown as { _socket: import("node:net").Socket })._socket;
+    tcp.cork();
+    raw.send("40/admin,");
+    raw.send("40/admin,");
+    tcp.uncork();
+    const answer = String(await nextPacket(raw));
+    assert.match(answer, /^40\/admin,\{"sid":"[^"]+"\}$/);
+    // the next thing on the wire is the answer to a later round trip, not a second CONNECT answer
+    raw.send('42/admin,1["echo"]');
+    assert.match(String(await nextPacket(raw)), /^43\/admin,1/);
+  });
 
   test("a malformed packet before any CONNECT closes the connection too", T, async () => {
     const raw = await rawOpen(run.port);

@@ -150,25 +150,28 @@ export class Adapter<S extends AdapterSocket = AdapterSocket> extends EventEmitt
 
   /**
    * Like `broadcast`, asking each recipient for an ack. `clientCountCallback` gets the number of
-   * sockets reached on this node; `ack` gets each socket's response.
+   * sockets reached on this node; `ack` gets each socket's response. Returns a function that
+   * forgets the acks still awaited (the caller's timeout ran out).
    */
   broadcastWithAck(
     packet: BroadcastPacket,
     opts: BroadcastOptions,
     clientCountCallback: (clientCount: number) => void,
     ack: (response: unknown) => void,
-  ): number {
+  ): () => void {
     const flags = opts.flags ?? {};
     const id = this.nsp.nextAckId();
     const message = this.nsp.encode(packet.data, id);
-    let count = 0;
+    const recipients: S[] = [];
     this.apply(opts, (socket) => {
-      count++;
+      recipients.push(socket);
       socket.expectAck(id, (response) => ack(response));
       socket.deliver(message, flags);
     });
-    clientCountCallback(count);
-    return id;
+    clientCountCallback(recipients.length);
+    return () => {
+      for (const socket of recipients) socket.cancelAck(id);
+    };
   }
 
   /** Ids of the sockets in any of `rooms`, or of every socket when `rooms` is empty. */

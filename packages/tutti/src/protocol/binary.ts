@@ -22,15 +22,18 @@ function hasToJSON(value: object): value is WithToJSON {
   return typeof (value as Partial<WithToJSON>).toJSON === "function";
 }
 
-/** Whether `value` holds binary data at any depth (what JSON.stringify would visit). */
-export function hasBinary(value: unknown): boolean {
+/**
+ * Whether `value` holds binary data at any depth (what JSON.stringify would visit). Like
+ * JSON.stringify, a `toJSON()` result is not asked for its own `toJSON()` again.
+ */
+export function hasBinary(value: unknown, fromToJSON = false): boolean {
   if (value === null || typeof value !== "object") return false;
   if (isBinary(value)) return true;
   if (Array.isArray(value)) {
     for (const item of value) if (hasBinary(item)) return true;
     return false;
   }
-  if (hasToJSON(value)) return hasBinary(value.toJSON());
+  if (!fromToJSON && hasToJSON(value)) return hasBinary(value.toJSON(), true);
   for (const key in value) {
     if (Object.hasOwn(value, key) && hasBinary((value as Record<string, unknown>)[key])) return true;
   }
@@ -40,14 +43,14 @@ export function hasBinary(value: unknown): boolean {
 /** Copies `data` with every binary value replaced by a placeholder; the caller's data is untouched. */
 export function deconstructBinary(data: unknown): { data: unknown; attachments: Buffer[] } {
   const attachments: Buffer[] = [];
-  const walk = (value: unknown): unknown => {
+  const walk = (value: unknown, fromToJSON = false): unknown => {
     if (value === null || typeof value !== "object") return value;
     if (isBinary(value)) {
       attachments.push(toBuffer(value));
       return { _placeholder: true, num: attachments.length - 1 };
     }
-    if (Array.isArray(value)) return value.map(walk);
-    if (hasToJSON(value)) return walk(value.toJSON());
+    if (Array.isArray(value)) return value.map((item) => walk(item));
+    if (!fromToJSON && hasToJSON(value)) return walk(value.toJSON(), true);
     const out: Record<string, unknown> = {};
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;

@@ -122,7 +122,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     let expectedClients = 0;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
-    let packetId: number | undefined;
+    let cancelAcks: (() => void) | undefined;
     const finish = (err: Error | null): void => {
       done = true;
       clearTimeout(timer);
@@ -134,12 +134,12 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     if (this.#flags.timeout !== undefined) {
       timer = setTimeout(() => {
         if (done) return;
-        if (packetId !== undefined) for (const socket of this.#adapter.nsp.sockets.values()) socket.cancelAck(packetId);
+        cancelAcks?.();
         const err: BroadcastTimeoutError = new Error("operation has timed out");
         finish(err);
       }, this.#flags.timeout);
     }
-    packetId = this.#adapter.broadcastWithAck(
+    cancelAcks = this.#adapter.broadcastWithAck(
       { data },
       this.#options(),
       (clientCount) => {

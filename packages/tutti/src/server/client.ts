@@ -72,10 +72,13 @@ export class Client {
   }
 
   #onPacket(packet: SocketPacket): void {
+    const held = this.#connecting.get(packet.nsp);
     const socket = this.#sockets.get(packet.nsp);
     if (packet.type === SocketPacketType.CONNECT) {
-      // a second CONNECT for a namespace this client is in (or entering) breaks the protocol
-      if (socket !== undefined || this.#connecting.has(packet.nsp)) this.close();
+      // socket.io-client sends CONNECT again when the app calls connect() on a socket whose first
+      // CONNECT is unanswered: the pending answer serves both; an answered one is repeated.
+      if (held !== undefined) return;
+      if (socket !== undefined) socket.answerConnect();
       else this.#connect(packet.nsp, (packet.data as Record<string, unknown> | undefined) ?? {});
       return;
     }
@@ -83,18 +86,16 @@ export class Client {
       this.close(); // only servers send CONNECT_ERROR
       return;
     }
-    if (socket !== undefined) {
-      socket.onPacket(packet);
-      return;
-    }
-    const held = this.#connecting.get(packet.nsp);
     if (held !== undefined) {
-      // sent right behind its CONNECT (a batched polling POST, one TCP read): held until connected
+      // Sent before the server answered this namespace's CONNECT (a batched polling POST, frames
+      // read together): kept in order until the socket is connected.
       if (held.length >= MAX_HELD_PACKETS) this.close();
       else held.push(packet);
+      return;
     }
-    // Otherwise the client is not in that namespace: the packet is dropped, since the server may
-    // have just disconnected that socket while the client's packet was in flight.
+    // A packet for a namespace the client is not in is dropped: the server may have just
+    // disconnected that socket while the client's packet was in flight.
+    socket?.onPacket(packet);
   }
 
   #connect(name: string, auth: Record<string, unknown>): void {
@@ -102,7 +103,7 @@ export class Client {
     this.server.resolveNamespace(name, auth, (nsp) => {
       if (this.#closed) return;
       if (nsp === undefined) {
-        this.#connecting.delete(name);
+        const held = this.#takeHeld(name);
         this.writePacket(
           {
             type: SocketPacketType.CONNECT_ERROR,
@@ -111,31 +112,38 @@ export class Client {
           },
           {},
         );
+        this.#replay(held);
         return;
       }
       nsp.add(
         this,
         auth,
         (socket: AnySocket) => {
-          const held = this.#connecting.get(name) ?? [];
-          this.#connecting.delete(name);
+          const held = this.#takeHeld(name);
           this.#sockets.set(name, socket);
           if (this.#connectTimer !== undefined) {
             clearTimeout(this.#connectTimer);
             this.#connectTimer = undefined;
           }
           // after the "connection" listeners have run, so the app's handlers are in place
-          if (held.length > 0) process.nextTick(() => this.#deliverHeld(socket, held));
+          if (held.length > 0) process.nextTick(() => this.#replay(held));
         },
-        () => this.#connecting.delete(name),
+        () => this.#replay(this.#takeHeld(name)),
       );
     });
   }
 
-  #deliverHeld(socket: AnySocket, held: readonly SocketPacket[]): void {
+  #takeHeld(name: string): SocketPacket[] {
+    const held = this.#connecting.get(name) ?? [];
+    this.#connecting.delete(name);
+    return held;
+  }
+
+  /** Handles held packets as if they had just arrived. */
+  #replay(held: readonly SocketPacket[]): void {
     for (const packet of held) {
-      if (!socket.connected) return;
-      socket.onPacket(packet);
+      if (this.#closed) return;
+      this.#onPacket(packet);
     }
   }
 

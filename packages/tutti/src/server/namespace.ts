@@ -6,6 +6,7 @@ import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.js";
 import type { Client } from "./client.js";
 import { PreparedPacket } from "./prepared-packet.js";
 import type { Server } from "./server.js";
+import { settle } from "./settle.js";
 import { Socket } from "./socket.js";
 import type {
   AllButLast,
@@ -91,13 +92,15 @@ export class Namespace<
   onEmpty: (() => void) | undefined;
   protected fns: NamespaceMiddleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[] = [];
   #ackId = 0;
+  /** Sockets whose middlewares are running. */
+  #connecting = 0;
 
   constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, name: string) {
     super();
     this.server = server;
     this.name = name;
     this.adapter = this.createAdapter();
-    void this.adapter.init();
+    settle(() => this.adapter.init(), "init");
   }
 
   protected createAdapter(): Adapter<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
@@ -272,17 +275,17 @@ export class Namespace<
       randomBytes(15).toString("base64url"),
       auth,
     );
+    this.#connecting++;
     this.#runMiddlewares(socket, (err) => {
-      if (client.conn.readyState !== "open") {
+      this.#connecting--;
+      if (client.conn.readyState !== "open" || err) {
         socket.onRefused();
+        if (err) {
+          const data = err.data === undefined ? { message: err.message } : { message: err.message, data: err.data };
+          client.writePacket({ type: SocketPacketType.CONNECT_ERROR, nsp: this.name, data }, {});
+        }
         onRefuse();
-        return;
-      }
-      if (err) {
-        socket.onRefused();
-        onRefuse();
-        const data = err.data === undefined ? { message: err.message } : { message: err.message, data: err.data };
-        client.writePacket({ type: SocketPacketType.CONNECT_ERROR, nsp: this.name, data }, {});
+        this.#checkEmpty();
         return;
       }
       this.sockets.set(socket.id, socket);
@@ -328,7 +331,11 @@ export class Namespace<
   /** Forgets a socket that disconnected. */
   removeSocket(socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): void {
     this.sockets.delete(socket.id);
-    if (this.sockets.size === 0) this.onEmpty?.();
+    this.#checkEmpty();
+  }
+
+  #checkEmpty(): void {
+    if (this.sockets.size === 0 && this.#connecting === 0) this.onEmpty?.();
   }
 
   /** Calls this namespace's own listeners (`emit` broadcasts to clients instead). */

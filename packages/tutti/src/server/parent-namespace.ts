@@ -76,11 +76,13 @@ class ChildrenAdapter extends Adapter {
     opts: BroadcastOptions,
     clientCountCallback: (clientCount: number) => void,
     ack: (response: unknown) => void,
-  ): number {
+  ): () => void {
     let total = 0;
-    for (const adapter of this.#adapters()) adapter.broadcastWithAck(packet, opts, (n) => (total += n), ack);
+    const cancels = this.#adapters().map((adapter) => adapter.broadcastWithAck(packet, opts, (n) => (total += n), ack));
     clientCountCallback(total);
-    return -1;
+    return () => {
+      for (const cancel of cancels) cancel();
+    };
   }
 
   override async sockets(rooms: ReadonlySet<Room>): Promise<Set<SocketId>> {

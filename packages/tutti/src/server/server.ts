@@ -18,6 +18,7 @@ import {
 } from "./namespace.js";
 import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.js";
 import { ClientFileServer } from "./serve-client.js";
+import { settle } from "./settle.js";
 import type {
   AllButLast,
   DecorateAcknowledgementsWithMultipleResponses,
@@ -63,6 +64,12 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+/** RegExp.test without the state a global or sticky RegExp keeps between calls. */
+function testRegExp(regExp: RegExp, name: string): boolean {
+  regExp.lastIndex = 0;
+  return regExp.test(name);
+}
+
 const ENGINE_ONLY_KEYS = ["serveClient", "adapter", "connectTimeout", "cleanupEmptyChildNamespaces", "maxAttachments"];
 
 /**
@@ -83,6 +90,7 @@ export class Server<
   httpServer: AttachTarget | undefined;
   readonly options: ResolvedServerOptions;
   readonly #nsps = new Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  readonly #regExpParents = new Map<RegExp, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   readonly #parents = new Map<
     NamespaceMatcher,
     ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
@@ -148,7 +156,11 @@ export class Server<
   adapter(v?: AdapterConstructor): this | AdapterConstructor {
     if (v === undefined) return this.#adapter;
     this.#adapter = v;
-    for (const nsp of this.#nsps.values()) (nsp as { adapter: unknown }).adapter = new v(nsp as never);
+    for (const nsp of this.#nsps.values()) {
+      const adapter = new v(nsp as never);
+      (nsp as { adapter: unknown }).adapter = adapter;
+      settle(() => adapter.init(), "init");
+    }
     return this;
   }
 
@@ -203,19 +215,23 @@ export class Server<
     if (typeof name === "function" || name instanceof RegExp) {
       const parent = new ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this);
       const matcher: NamespaceMatcher =
-        typeof name === "function"
-          ? name
-          : (nsp, _auth, next) => {
-              name.lastIndex = 0;
-              next(null, name.test(nsp));
-            };
+        typeof name === "function" ? name : (nsp, _auth, next) => next(null, testRegExp(name, nsp));
       this.#parents.set(matcher, parent);
+      if (name instanceof RegExp) this.#regExpParents.set(name, parent);
       if (fn) parent.on("connect", fn);
       return parent;
     }
     const full = name.startsWith("/") ? name : `/${name}`;
     let nsp = this.#nsps.get(full);
     if (nsp === undefined) {
+      // a name a RegExp namespace matches is its child, with its middlewares (as socket.io does)
+      for (const [regExp, parent] of this.#regExpParents) {
+        if (testRegExp(regExp, full)) {
+          const child = this.#createChild(parent, full);
+          if (fn) child.on("connect", fn);
+          return child;
+        }
+      }
       nsp = new Namespace(this, full);
       this.#nsps.set(full, nsp);
       if (full !== "/") this.#emitNewNamespace(nsp);
@@ -269,20 +285,27 @@ export class Server<
           callback(again);
           return;
         }
-        const child = parent.createChild(name);
-        this.#nsps.set(name, child);
-        if (this.options.cleanupEmptyChildNamespaces) {
-          child.onEmpty = () => {
-            if (this.#nsps.get(name) === child) this.#nsps.delete(name);
-            parent.removeChild(child);
-            void child.adapter.close();
-          };
-        }
-        this.#emitNewNamespace(child);
-        callback(child);
+        callback(this.#createChild(parent, name));
       });
     };
     tryNext();
+  }
+
+  #createChild(
+    parent: ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    name: string,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+    const child = parent.createChild(name);
+    this.#nsps.set(name, child);
+    if (this.options.cleanupEmptyChildNamespaces) {
+      child.onEmpty = () => {
+        if (this.#nsps.get(name) === child) this.#nsps.delete(name);
+        parent.removeChild(child);
+        settle(() => child.adapter.close(), "close");
+      };
+    }
+    this.#emitNewNamespace(child);
+    return child;
   }
 
   // ---- the main namespace's operators ----
@@ -436,9 +459,9 @@ export class Server<
   close(fn?: (err?: Error) => void): Promise<void> {
     for (const nsp of this.#nsps.values()) {
       for (const socket of [...nsp.sockets.values()]) socket.onClose("server shutting down");
-      void nsp.adapter.close();
+      settle(() => nsp.adapter.close(), "close");
     }
-    for (const parent of this.#parents.values()) void parent.adapter.close();
+    for (const parent of this.#parents.values()) settle(() => parent.adapter.close(), "close");
     const engine = this.engine as EngineServer | undefined;
     engine?.close();
     const httpServer = this.httpServer;

@@ -148,6 +148,11 @@ export class Socket<
     return this.nsp.adapter.socketRooms(this.id) ?? new Set();
   }
 
+  /** Acks this socket still awaits from its client (emits with a callback not yet answered). */
+  get pendingAcks(): number {
+    return this.#acks.size;
+  }
+
   // ---- listening ----
 
   override on<Ev extends EventNames<ListenEvents> | keyof SocketReservedEvents>(
@@ -364,6 +369,11 @@ export class Socket<
   onConnect(): void {
     this.#state = State.Connected;
     this.join(this.id);
+    this.answerConnect();
+  }
+
+  /** Sends the CONNECT answer: on connecting, and again if the client repeats its CONNECT. */
+  answerConnect(): void {
     this.#packet({ type: SocketPacketType.CONNECT, nsp: this.nsp.name, data: { sid: this.id } }, {});
   }
 
