@@ -3,9 +3,12 @@
  * names the defect it guards against.
  */
 import assert from "node:assert/strict";
+import { createServer, type IncomingHttpHeaders, request } from "node:http";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { describe, test } from "node:test";
-import { Manager } from "socket.io-client";
-import { Adapter, type AdapterNamespace } from "../src/index.js";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { io as ioClient, Manager } from "socket.io-client";
+import { Adapter, type AdapterNamespace, Server, type Socket } from "../src/index.js";
 import { RawWs } from "./helpers.js";
 import { connected, startIo, waitFor } from "./sio-helpers.js";
 
@@ -134,3 +137,103 @@ describe("review findings", () => {
     assert.deepEqual((await received)[0], { id: 1, name: "x" });
   });
 });
+
+describe("parity with socket.io's own server tests", () => {
+  test("the client bundle: source maps as JSON, br/gzip as accepted, the server's CORS headers", async (t) => {
+    const s = await startIo({ cors: { origin: "https://good.example" } });
+    t.after(() => s.close());
+    const map = await fetch(`${s.url}/socket.io/socket.io.js.map`);
+    assert.equal(map.status, 200);
+    assert.equal(map.headers.get("content-type"), "application/json; charset=utf-8");
+    for (const encoding of ["br", "gzip"]) {
+      const res = await rawGet(s.port, "/socket.io/socket.io.min.js", {
+        "accept-encoding": encoding,
+        origin: "https://good.example",
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers["content-encoding"], encoding);
+      assert.equal(res.headers["access-control-allow-origin"], "https://good.example");
+      const plain = encoding === "br" ? brotliDecompressSync(res.body) : gunzipSync(res.body);
+      assert.match(plain.toString(), /Socket\.IO v4/);
+    }
+  });
+
+  test("with CORS on, any OPTIONS request is a preflight answered 204 with the CORS headers", async (t) => {
+    const s = await startIo({ cors: { origin: "https://good.example", credentials: true } });
+    t.after(() => s.close());
+    const res = await rawGet(
+      s.port,
+      "/socket.io/?EIO=4&transport=polling",
+      { origin: "https://good.example" },
+      "OPTIONS",
+    );
+    assert.equal(res.status, 204);
+    assert.equal(res.headers["access-control-allow-origin"], "https://good.example");
+    assert.equal(res.headers["access-control-allow-credentials"], "true");
+  });
+
+  test("close(callback) on a server whose HTTP server never listened gives ERR_SERVER_NOT_RUNNING", async () => {
+    const io = new Server(createServer());
+    const err = await new Promise<Error | undefined>((resolve) => io.close(resolve));
+    assert.equal((err as NodeJS.ErrnoException | undefined)?.code, "ERR_SERVER_NOT_RUNNING");
+  });
+
+  test("a closed server can listen again, and clients reconnect to it", async (t) => {
+    const port = await freePort();
+    const io = new Server(port);
+    t.after(() => io.close());
+    io.on("connection", (socket) => socket.on("hi", (ack: (v: string) => void) => ack("hello")));
+    const client = ioClient(`http://127.0.0.1:${port}`, {
+      forceNew: true,
+      transports: ["websocket"],
+      reconnectionDelay: 20,
+      reconnectionDelayMax: 50,
+    });
+    t.after(() => client.close());
+    await connected(client);
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+    io.listen(port);
+    await waitFor(client, "connect");
+    assert.equal(await client.timeout(2000).emitWithAck("hi"), "hello");
+  });
+
+  test("socket.client.request, io._nsps and packetCreate's options, which socket.io apps reach for", async (t) => {
+    const s = await startIo();
+    t.after(() => s.close());
+    const client = s.client("/", { extraHeaders: { "x-app": "1" } }, "polling");
+    const [socket] = await waitFor<[Socket]>(s.io, "connection");
+    await connected(client);
+    assert.equal(socket.client.request.headers["x-app"], "1");
+    assert.equal(s.io._nsps.get("/"), s.io.sockets);
+    const compress: boolean[] = [];
+    socket.conn.on("packetCreate", (packet) => compress.push(packet.options.compress));
+    socket.compress(false).emit("a");
+    socket.emit("b");
+    assert.deepEqual(compress, [false, true]);
+  });
+});
+
+function rawGet(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  method = "GET",
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}

@@ -285,7 +285,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         this.#refuseHttp(req, res, {}, { code: "FORBIDDEN", context: { name: "CORS_ERROR" } });
         return;
       }
-      if (result.preflight && req.headers["access-control-request-method"] !== undefined) {
+      // every OPTIONS is a preflight, as the cors package treats it
+      if (result.preflight) {
         res.writeHead(result.status, result.headers);
         res.end();
         return;

@@ -30,7 +30,7 @@ export interface EngineSessionEvents {
   message: [data: string | Buffer];
   data: [data: string | Buffer];
   packet: [packet: EnginePacket];
-  packetCreate: [packet: EnginePacket];
+  packetCreate: [packet: EnginePacket & { readonly options: { readonly compress: boolean } }];
   flush: [packets: readonly EnginePacket[]];
   drain: [];
   heartbeat: [];
@@ -158,7 +158,10 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
       this.#onClose(CloseReasons.SLOW_CONSUMER, `more than ${this.#host.opts.maxBufferedBytes} bytes buffered`);
       return;
     }
-    if (this.listenerCount("packetCreate") > 0) this.emit("packetCreate", item.packet);
+    // engine.io's packet shape, options included (only built when someone listens)
+    if (this.listenerCount("packetCreate") > 0) {
+      this.emit("packetCreate", { ...item.packet, options: { compress: item.compress } });
+    }
     this.#queue.push(item);
     this.#queuedBytes += size;
     if (!this.#flushScheduled) {

@@ -125,17 +125,18 @@ export function decodeSocketPacketText(
   maxAttachments = DEFAULT_MAX_ATTACHMENTS,
 ): { error: string } | { header: PendingBinary | SocketPacket } {
   const typeCode = text.charCodeAt(0) - 48;
-  if (!(typeCode >= 0 && typeCode <= 6) || Number.isNaN(typeCode)) return { error: "unknown packet type" };
+  if (!(typeCode >= 0 && typeCode <= 6) || Number.isNaN(typeCode))
+    return { error: `unknown packet type ${text.charAt(0)}` };
   const type = typeCode as SocketPacketType;
   let i = 1;
   let attachments = 0;
   const binary = type === SocketPacketType.BINARY_EVENT || type === SocketPacketType.BINARY_ACK;
   if (binary) {
     const dash = text.indexOf("-", i);
-    if (dash <= i || dash - i > 6) return { error: "illegal attachments" };
-    for (let j = i; j < dash; j++) if (!isDigit(text.charCodeAt(j))) return { error: "illegal attachments" };
+    if (dash <= i || dash - i > 6) return { error: "Illegal attachments" };
+    for (let j = i; j < dash; j++) if (!isDigit(text.charCodeAt(j))) return { error: "Illegal attachments" };
     attachments = Number(text.slice(i, dash));
-    if (attachments < 1) return { error: "illegal attachments" };
+    if (attachments < 1) return { error: "Illegal attachments" };
     if (attachments > maxAttachments) return { error: "too many attachments" };
     i = dash + 1;
   }
@@ -188,7 +189,7 @@ export class SocketPacketDecoder {
   /** Returns a complete packet, `{ error }`, or `undefined` while attachments are still due. */
   add(message: string | Buffer): DecodeResult | undefined {
     if (typeof message === "string") {
-      if (this.#pending) return { error: "text packet while waiting for binary attachments" };
+      if (this.#pending) return { error: "got plaintext data when reconstructing a packet" };
       const out = decodeSocketPacketText(message, this.#maxAttachments);
       if ("error" in out) return out;
       if ("expected" in out.header) {
@@ -198,7 +199,7 @@ export class SocketPacketDecoder {
       return { packet: out.header };
     }
     const pending = this.#pending;
-    if (!pending) return { error: "binary data without a binary packet" };
+    if (!pending) return { error: "got binary data when not reconstructing a packet" };
     pending.buffers.push(message);
     if (pending.buffers.length < pending.expected) return undefined;
     this.#pending = undefined;

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import type { BroadcastFlags } from "../adapter/adapter.js";
 import type { EngineSession } from "../engine/engine-session.js";
 import type { PreparedMessage } from "../engine/prepared-message.js";
@@ -20,6 +21,9 @@ import type { Socket } from "./socket.js";
 /** Most packets held for a namespace whose CONNECT is still being processed; more closes the connection. */
 const MAX_HELD_PACKETS = 100;
 
+/** Namespaces remembered as left, for dropping packets that were in flight. */
+const MAX_LEFT_NAMESPACES = 64;
+
 // biome-ignore lint/suspicious/noExplicitAny: a client's sockets belong to namespaces of any event maps
 type AnySocket = Socket<any, any, any, any>;
 
@@ -40,6 +44,8 @@ export class Client {
    */
   readonly #connecting = new Map<string, SocketPacket[]>();
   readonly #decoder: SocketPacketDecoder;
+  /** Namespaces this client was in: packets still in flight for them are dropped, not fatal. */
+  readonly #left = new Set<string>();
   #connectTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -54,6 +60,11 @@ export class Client {
       this.#connectTimer = undefined;
       if (this.#sockets.size === 0) this.close();
     }, server.options.connectTimeout);
+  }
+
+  /** The handshake HTTP request (socket.io's `socket.client.request`). */
+  get request(): IncomingMessage {
+    return this.conn.request;
   }
 
   /** The sockets of this connection, one per namespace. */
@@ -93,9 +104,10 @@ export class Client {
       else held.push(packet);
       return;
     }
-    // A packet for a namespace the client is not in is dropped: the server may have just
-    // disconnected that socket while the client's packet was in flight.
-    socket?.onPacket(packet);
+    if (socket !== undefined) socket.onPacket(packet);
+    // The server may have just disconnected that socket while the client's packet was in flight:
+    // dropped. For a namespace the client never entered, the client is broken: closed.
+    else if (!this.#left.has(packet.nsp)) this.close();
   }
 
   #connect(name: string, auth: Record<string, unknown>): void {
@@ -121,6 +133,7 @@ export class Client {
         (socket: AnySocket) => {
           const held = this.#takeHeld(name);
           this.#sockets.set(name, socket);
+          this.#left.delete(name);
           if (this.#connectTimer !== undefined) {
             clearTimeout(this.#connectTimer);
             this.#connectTimer = undefined;
@@ -169,7 +182,12 @@ export class Client {
 
   /** Forgets a socket that disconnected. */
   removeSocket(socket: AnySocket): void {
-    if (this.#sockets.get(socket.nsp.name) === socket) this.#sockets.delete(socket.nsp.name);
+    const name = socket.nsp.name;
+    if (this.#sockets.get(name) !== socket) return;
+    this.#sockets.delete(name);
+    this.#left.add(name);
+    // remembered for in-flight packets only, so a few names suffice
+    if (this.#left.size > MAX_LEFT_NAMESPACES) this.#left.delete(this.#left.values().next().value as string);
   }
 
   /** Disconnects every socket of this client, then closes the connection (`socket.disconnect(true)`). */

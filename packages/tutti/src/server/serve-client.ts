@@ -1,10 +1,22 @@
 import { readFile } from "node:fs/promises";
-import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
+import type { Server as HttpServer, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { brotliCompress, deflate, gzip } from "node:zlib";
+import Negotiator from "negotiator";
+import { type CorsOptions, resolveCors } from "../engine/cors.js";
 
 /** The bundles socket.io serves: `socket.io(.msgpack|.esm)?(.min)?.js(.map)?`. */
 const FILE = /^socket\.io(\.msgpack|\.esm)?(\.min)?\.js(\.map)?$/;
+
+type Encoding = "br" | "gzip" | "deflate" | "identity";
+
+const COMPRESSORS: Record<Exclude<Encoding, "identity">, (data: Buffer) => Promise<Buffer>> = {
+  br: promisify(brotliCompress),
+  gzip: promisify(gzip),
+  deflate: promisify(deflate),
+};
 
 interface ClientDist {
   readonly dir: string;
@@ -25,15 +37,20 @@ function locateClient(): ClientDist | undefined {
 
 /**
  * Serves the socket.io-client browser bundle under the server's path (`serveClient`), as
- * socket.io does, when the `socket.io-client` package is installed beside Tutti. Without it,
- * those requests go on to the engine and the app like any other.
+ * socket.io does, when the `socket.io-client` package is installed beside Tutti: with the
+ * server's CORS headers, an ETag, and br/gzip/deflate as the browser accepts. Without the
+ * package, those requests go on to the engine and the app like any other.
  */
 export class ClientFileServer {
   readonly #prefix: string;
+  readonly #cors: CorsOptions | false;
   #dist: ClientDist | undefined | null = null;
+  /** Bodies by file and encoding; a handful of static files, each read and compressed once. */
+  readonly #bodies = new Map<string, Promise<Buffer>>();
 
-  constructor(prefix: string) {
+  constructor(prefix: string, cors: CorsOptions | false) {
     this.#prefix = prefix;
+    this.#cors = cors;
   }
 
   attach(server: HttpServer): void {
@@ -52,19 +69,38 @@ export class ClientFileServer {
     if (this.#dist === null) this.#dist = locateClient();
     const dist = this.#dist;
     if (dist === undefined) return false;
+    if (this.#cors) {
+      resolveCors(this.#cors, req, (err, result) => {
+        if (err || result === undefined) {
+          res.writeHead(403, { "Content-Type": "text/plain" });
+          res.end("Forbidden");
+        } else this.#send(req, res, dist, name, result.headers);
+      });
+    } else this.#send(req, res, dist, name, {});
+    return true;
+  }
+
+  #send(req: IncomingMessage, res: ServerResponse, dist: ClientDist, name: string, headers: OutgoingHttpHeaders): void {
     const etag = `"${dist.version}"`;
     if (matchesEtag(req.headers["if-none-match"], etag)) {
-      res.writeHead(304);
+      res.writeHead(304, { ...headers, ETag: etag });
       res.end();
-      return true;
+      return;
     }
-    readFile(join(dist.dir, name)).then(
+    const encoding = (new Negotiator(req).encoding(["br", "gzip", "deflate", "identity"]) ?? "identity") as Encoding;
+    this.#body(join(dist.dir, name), encoding).then(
       (body) => {
-        res.writeHead(200, {
-          "Content-Type": name.endsWith(".map") ? "application/json" : "application/javascript; charset=utf-8",
+        const out: OutgoingHttpHeaders = {
+          ...headers,
+          "Content-Type": name.endsWith(".map")
+            ? "application/json; charset=utf-8"
+            : "application/javascript; charset=utf-8",
           "Cache-Control": "public, max-age=0",
           ETag: etag,
-        });
+          Vary: "Accept-Encoding",
+        };
+        if (encoding !== "identity") out["Content-Encoding"] = encoding;
+        res.writeHead(200, out);
         res.end(body);
       },
       () => {
@@ -72,7 +108,19 @@ export class ClientFileServer {
         res.end("Not Found");
       },
     );
-    return true;
+  }
+
+  #body(path: string, encoding: Encoding): Promise<Buffer> {
+    const key = `${encoding}:${path}`;
+    let body = this.#bodies.get(key);
+    if (body === undefined) {
+      const raw = readFile(path);
+      body = encoding === "identity" ? raw : raw.then((data) => COMPRESSORS[encoding](data));
+      // a failed read is not cached: the file may appear later
+      body.catch(() => this.#bodies.delete(key));
+      this.#bodies.set(key, body);
+    }
+    return body;
   }
 }
 

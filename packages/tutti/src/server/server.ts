@@ -99,6 +99,7 @@ export class Server<
   #adapter: AdapterConstructor;
   #serveClient: boolean;
   #path: string;
+  #closed = false;
 
   constructor(opts?: Partial<ServerOptions>);
   constructor(srv: AttachTarget | number | undefined, opts?: Partial<ServerOptions>);
@@ -168,7 +169,10 @@ export class Server<
 
   /** Attaches to an HTTP(S) server, or creates one listening on `port`. */
   attach(srv: AttachTarget | number, opts: Partial<ServerOptions> = {}): this {
-    if (this.engine !== undefined) throw new TuttiError("INVALID_OPTION", "server is already attached");
+    // after close(), a server may be attached again (socket.io's `io.close(() => io.listen(port))`)
+    if (this.engine !== undefined && !this.#closed)
+      throw new TuttiError("INVALID_OPTION", "server is already attached");
+    this.#closed = false;
     let target: AttachTarget;
     if (typeof srv === "number") {
       target = createServer();
@@ -179,7 +183,7 @@ export class Server<
     for (const key of ENGINE_ONLY_KEYS) delete (merged as Record<string, unknown>)[key];
     const engine = new EngineServer(merged);
     engine.attach(target as HttpServer);
-    if (this.#serveClient) new ClientFileServer(`${this.#path}/`).attach(target as HttpServer);
+    if (this.#serveClient) new ClientFileServer(`${this.#path}/`, engine.opts.cors).attach(target as HttpServer);
     this.bind(engine);
     return this;
   }
@@ -238,6 +242,11 @@ export class Server<
     }
     if (fn) nsp.on("connect", fn);
     return nsp;
+  }
+
+  /** socket.io's private name for `namespaces`, kept for apps that reach for it. */
+  get _nsps(): ReadonlyMap<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+    return this.#nsps;
   }
 
   /** Namespaces by name, the children of dynamic namespaces included. */
@@ -464,17 +473,18 @@ export class Server<
     for (const parent of this.#parents.values()) settle(() => parent.adapter.close(), "close");
     const engine = this.engine as EngineServer | undefined;
     engine?.close();
+    this.#closed = true;
     const httpServer = this.httpServer;
+    if (httpServer === undefined) {
+      fn?.();
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
-      const done = (err?: Error): void => {
-        fn?.(err);
+      // as socket.io: the callback gets ERR_SERVER_NOT_RUNNING when the server was not listening
+      httpServer.close((err) => {
         resolve();
-      };
-      if (httpServer === undefined || !httpServer.listening) {
-        done();
-        return;
-      }
-      httpServer.close((err) => done(err ?? undefined));
+        fn?.(err);
+      });
       if ("closeIdleConnections" in httpServer) httpServer.closeIdleConnections();
     });
   }
