@@ -333,7 +333,7 @@ describe("close", () => {
     assert.equal(first.body, "4bye");
     assert.deepEqual(reasons, []);
     const second = await http(port, "GET", q(`EIO=4&transport=polling&sid=${sid}`));
-    assert.equal(second.body, "1");
+    assert.equal(second.body, "6\x1e1", "a noop then the close packet, as engine.io words it");
     assert.deepEqual(reasons, ["forced close"]);
   });
 

@@ -217,6 +217,11 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
   }
 
   #pushClose(): void {
+    // engine.io's wire form when no poll is waiting: the next poll gets a noop, then the close
+    if (this.transport instanceof PollingTransport && !this.transport.writable) {
+      this.#queue.push({ packet: { type: "noop" }, size: 1, compress: false });
+      this.#queuedBytes += 1;
+    }
     this.#queue.push({
       packet: { type: "close" },
       size: 1,

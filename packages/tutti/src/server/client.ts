@@ -87,9 +87,10 @@ export class Client {
     const socket = this.#sockets.get(packet.nsp);
     if (packet.type === SocketPacketType.CONNECT) {
       // socket.io-client sends CONNECT again when the app calls connect() on a socket whose first
-      // CONNECT is unanswered: the pending answer serves both; an answered one is repeated.
+      // CONNECT is unanswered: the pending answer serves both. A CONNECT for a namespace the
+      // client is in breaks the protocol, as socket.io holds.
       if (held !== undefined) return;
-      if (socket !== undefined) socket.answerConnect();
+      if (socket !== undefined) this.close();
       else this.#connect(packet.nsp, (packet.data as Record<string, unknown> | undefined) ?? {});
       return;
     }

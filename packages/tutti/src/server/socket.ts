@@ -328,9 +328,15 @@ export class Socket<
     return this.nsp.adapter.addAll(this.id, typeof rooms === "string" ? [rooms] : rooms);
   }
 
-  leave(room: Room): Promise<void> | void {
+  leave(rooms: Room | readonly Room[]): Promise<void> | void {
     if (this.#state === State.Closed) return;
-    return this.nsp.adapter.del(this.id, room);
+    if (typeof rooms === "string") return this.nsp.adapter.del(this.id, rooms);
+    const pending: Promise<void>[] = [];
+    for (const room of rooms) {
+      const result = this.nsp.adapter.del(this.id, room);
+      if (result instanceof Promise) pending.push(result);
+    }
+    if (pending.length > 0) return Promise.all(pending).then(() => undefined);
   }
 
   /**
@@ -369,11 +375,6 @@ export class Socket<
   onConnect(): void {
     this.#state = State.Connected;
     this.join(this.id);
-    this.answerConnect();
-  }
-
-  /** Sends the CONNECT answer: on connecting, and again if the client repeats its CONNECT. */
-  answerConnect(): void {
     this.#packet({ type: SocketPacketType.CONNECT, nsp: this.nsp.name, data: { sid: this.id } }, {});
   }
 
