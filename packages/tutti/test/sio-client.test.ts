@@ -6,7 +6,15 @@ import { afterEach, describe, test } from "node:test";
 import { Server as ReferenceServer } from "socket.io";
 import { type Socket as ClientSocket, io as ioClient } from "socket.io-client";
 import { type Handshake, Server, type Socket as ServerSocket } from "../src/index.js";
-import { type RunningIo, startIo, TRANSPORT_MODES, TRANSPORTS, type TransportMode, waitFor } from "./sio-helpers.js";
+import {
+  connected,
+  type RunningIo,
+  startIo,
+  TRANSPORT_MODES,
+  TRANSPORTS,
+  type TransportMode,
+  waitFor,
+} from "./sio-helpers.js";
 
 // Whatever a test opens is closed after it, even when it fails, so the process always exits.
 const cleanups: Array<() => unknown> = [];
@@ -42,27 +50,6 @@ async function pollHeld(server: ServerSocket): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   assert.ok(server.conn.transport.writable, "the transport never became writable");
-}
-
-/**
- * Resolves once `socket` is connected, rejects with its connect_error. Unlike the helper's
- * `connected`, it leaves no timer behind, so the file ends as soon as its tests do.
- */
-function connected(socket: ClientSocket): Promise<void> {
-  if (socket.connected) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      socket.off("connect", onConnect);
-      socket.off("connect_error", done);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onConnect = (): void => done();
-    const timer = setTimeout(() => done(new Error("timed out connecting")), 5000);
-    socket.on("connect", onConnect);
-    socket.on("connect_error", done);
-  });
 }
 
 /** Connects a client to `nsp` and resolves with both ends. */
