@@ -237,3 +237,52 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
 }
+
+describe("second review", () => {
+  test("packets held behind a slow CONNECT are bounded in bytes (maxHttpBufferSize in all)", async (t) => {
+    const s = await startIo({ maxHttpBufferSize: 10_000 });
+    t.after(() => s.close());
+    let release: () => void = () => {};
+    s.io.of("/slow").use((_socket, next) => {
+      release = () => next();
+    });
+    const raw = new RawWs(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`);
+    t.after(() => raw.ws.terminate());
+    await raw.next(); // open packet
+    raw.send("40/slow,");
+    const chunk = "y".repeat(4_000);
+    for (let i = 0; i < 3; i++) raw.send(`42/slow,["big","${chunk}"]`); // 12 kB held > 10 kB
+    await raw.waitClosed();
+    release();
+    assert.equal(s.io.of("/slow").sockets.size, 0);
+  });
+
+  test("the client bundle keeps CORS's Vary: Origin, and answers HEAD", async (t) => {
+    const s = await startIo({ cors: { origin: ["https://a.example", "https://b.example"], credentials: true } });
+    t.after(() => s.close());
+    const get = await rawGet(s.port, "/socket.io/socket.io.min.js", { origin: "https://a.example" });
+    assert.equal(get.headers["access-control-allow-origin"], "https://a.example");
+    assert.match(String(get.headers.vary), /Origin/);
+    assert.match(String(get.headers.vary), /Accept-Encoding/);
+    const head = await rawGet(s.port, "/socket.io/socket.io.min.js", {}, "HEAD");
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    assert.equal(head.headers.etag, get.headers.etag);
+  });
+
+  test("a server closed and attached again to the same HTTP server serves WebSocket clients", async (t) => {
+    const httpServer = createServer();
+    await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+    const { port } = httpServer.address() as AddressInfo;
+    const io = new Server(httpServer);
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+    await new Promise<void>((resolve) => httpServer.listen(port, "127.0.0.1", resolve));
+    io.attach(httpServer);
+    t.after(() => io.close());
+    io.on("connection", (socket) => socket.on("hi", (ack: (v: string) => void) => ack("again")));
+    const client = ioClient(`http://127.0.0.1:${port}`, { forceNew: true, transports: ["websocket"] });
+    t.after(() => client.close());
+    await connected(client);
+    assert.equal(await client.timeout(2000).emitWithAck("hi"), "again");
+  });
+});

@@ -104,26 +104,30 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     const previous = server.listeners("request").slice() as Array<(req: IncomingMessage, res: ServerResponse) => void>;
     server.removeAllListeners("request");
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      if (this.matches(req)) this.handleRequest(req, res);
+      // once closed, the engine steps aside: a server attached again after close() answers
+      if (!this.#closed && this.matches(req)) this.handleRequest(req, res);
       else if (previous.length === 0) {
         res.writeHead(404, { "Content-Type": "text/plain" });
         res.end("Not Found");
       } else for (const listener of previous) listener.call(server, req, res);
     });
-    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (this.matches(req)) {
-        this.handleUpgrade(req, socket, head);
-      } else if (this.opts.destroyUpgrade) {
-        socket.on("error", ignoreError);
-        // Give the app's own upgrade listeners a chance; destroy the socket if none answers.
-        const timer = setTimeout(() => {
-          if (socket.writable && (socket as NetSocket).bytesWritten <= 0) socket.destroy();
-        }, this.opts.destroyUpgradeTimeout);
-        socket.once("close", () => clearTimeout(timer));
-      }
-    });
+    server.on("upgrade", this.#onUpgrade);
     return this;
   }
+
+  /** The server's upgrade listener; removed on close, so an engine attached later gets the upgrades. */
+  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (this.matches(req)) {
+      this.handleUpgrade(req, socket, head);
+    } else if (this.opts.destroyUpgrade) {
+      socket.on("error", ignoreError);
+      // Give the app's own upgrade listeners a chance; destroy the socket if none answers.
+      const timer = setTimeout(() => {
+        if (socket.writable && (socket as NetSocket).bytesWritten <= 0) socket.destroy();
+      }, this.opts.destroyUpgradeTimeout);
+      socket.once("close", () => clearTimeout(timer));
+    }
+  };
 
   /** Creates an HTTP server answering only the engine, and listens on `port`. */
   listen(port: number, hostname?: string, callback?: () => void): this {
@@ -231,6 +235,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       return this;
     }
     this.#closed = true;
+    this.httpServer?.removeListener("upgrade", this.#onUpgrade);
     for (const session of [...this.clients.values()]) session.terminate(CloseReasons.SERVER_SHUTDOWN);
     this.#wss.close();
     const server = this.httpServer;

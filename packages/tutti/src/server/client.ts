@@ -18,8 +18,16 @@ import {
 import type { Server } from "./server.js";
 import type { Socket } from "./socket.js";
 
-/** Most packets held for a namespace whose CONNECT is still being processed; more closes the connection. */
+/**
+ * Most packets held for a namespace whose CONNECT is still being processed; more, or more bytes
+ * than `maxHttpBufferSize` held in all, closes the connection.
+ */
 const MAX_HELD_PACKETS = 100;
+
+interface HeldPacket {
+  readonly packet: SocketPacket;
+  readonly size: number;
+}
 
 /** Namespaces remembered as left, for dropping packets that were in flight. */
 const MAX_LEFT_NAMESPACES = 64;
@@ -42,7 +50,11 @@ export class Client {
    * Namespaces whose CONNECT is being processed (middlewares running), with the packets the
    * client sent for them meanwhile: they are delivered once the socket connects.
    */
-  readonly #connecting = new Map<string, SocketPacket[]>();
+  readonly #connecting = new Map<string, HeldPacket[]>();
+  /** Bytes held across all connecting namespaces; past `maxHttpBufferSize` the connection closes. */
+  #heldBytes = 0;
+  /** Bytes of the packet being received so far (a binary packet spans several messages). */
+  #packetBytes = 0;
   readonly #decoder: SocketPacketDecoder;
   /** Namespaces this client was in: packets still in flight for them are dropped, not fatal. */
   readonly #left = new Set<string>();
@@ -73,16 +85,20 @@ export class Client {
   }
 
   #onData(data: string | Buffer): void {
+    // size of the packet being received, attachments included (string length: close enough)
+    this.#packetBytes += data.length;
     const result = this.#decoder.add(data);
     if (result === undefined) return;
+    const size = this.#packetBytes;
+    this.#packetBytes = 0;
     if (result.error !== undefined) {
       this.#onParseError(result.error);
       return;
     }
-    this.#onPacket(result.packet);
+    this.#onPacket(result.packet, size);
   }
 
-  #onPacket(packet: SocketPacket): void {
+  #onPacket(packet: SocketPacket, size: number): void {
     const held = this.#connecting.get(packet.nsp);
     const socket = this.#sockets.get(packet.nsp);
     if (packet.type === SocketPacketType.CONNECT) {
@@ -101,8 +117,10 @@ export class Client {
     if (held !== undefined) {
       // Sent before the server answered this namespace's CONNECT (a batched polling POST, frames
       // read together): kept in order until the socket is connected.
-      if (held.length >= MAX_HELD_PACKETS) this.close();
-      else held.push(packet);
+      this.#heldBytes += size;
+      if (held.length >= MAX_HELD_PACKETS || this.#heldBytes > this.server.engine.opts.maxHttpBufferSize) {
+        this.close();
+      } else held.push({ packet, size });
       return;
     }
     if (socket !== undefined) socket.onPacket(packet);
@@ -147,17 +165,18 @@ export class Client {
     });
   }
 
-  #takeHeld(name: string): SocketPacket[] {
+  #takeHeld(name: string): HeldPacket[] {
     const held = this.#connecting.get(name) ?? [];
     this.#connecting.delete(name);
+    for (const item of held) this.#heldBytes -= item.size;
     return held;
   }
 
   /** Handles held packets as if they had just arrived. */
-  #replay(held: readonly SocketPacket[]): void {
-    for (const packet of held) {
+  #replay(held: readonly HeldPacket[]): void {
+    for (const { packet, size } of held) {
       if (this.#closed) return;
-      this.#onPacket(packet);
+      this.#onPacket(packet, size);
     }
   }
 

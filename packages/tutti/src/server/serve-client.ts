@@ -63,7 +63,7 @@ export class ClientFileServer {
 
   #serve(req: IncomingMessage, res: ServerResponse): boolean {
     const url = req.url ?? "";
-    if (req.method !== "GET" || !url.startsWith(this.#prefix)) return false;
+    if ((req.method !== "GET" && req.method !== "HEAD") || !url.startsWith(this.#prefix)) return false;
     const name = url.slice(this.#prefix.length).split("?")[0] ?? "";
     if (!FILE.test(name)) return false;
     if (this.#dist === null) this.#dist = locateClient();
@@ -97,11 +97,12 @@ export class ClientFileServer {
             : "application/javascript; charset=utf-8",
           "Cache-Control": "public, max-age=0",
           ETag: etag,
-          Vary: "Accept-Encoding",
+          // keep CORS's "Vary: Origin": the answer differs by origin and by encoding
+          Vary: headers.Vary === undefined ? "Accept-Encoding" : `${String(headers.Vary)}, Accept-Encoding`,
         };
         if (encoding !== "identity") out["Content-Encoding"] = encoding;
-        res.writeHead(200, out);
-        res.end(body);
+        res.writeHead(200, { ...out, "Content-Length": body.length });
+        res.end(req.method === "HEAD" ? undefined : body);
       },
       () => {
         res.writeHead(404, { "Content-Type": "text/plain" });
