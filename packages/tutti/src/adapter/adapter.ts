@@ -165,7 +165,7 @@ export class Adapter<S extends AdapterSocket = AdapterSocket> extends EventEmitt
     const recipients: S[] = [];
     this.apply(opts, (socket) => {
       recipients.push(socket);
-      socket.expectAck(id, (response) => ack(response));
+      socket.expectAck(id, ack); // called with the client's ack arguments; the first is the response
       socket.deliver(message, flags);
     });
     clientCountCallback(recipients.length);

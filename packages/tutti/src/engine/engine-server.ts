@@ -16,6 +16,7 @@ import { resolveCors } from "./cors.js";
 import { EngineSession, type SessionHost } from "./engine-session.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { abortUpgrade, sendHttpError } from "./http-error.js";
+import { interceptRequests } from "./intercept-requests.js";
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions, type TransportName } from "./options.js";
 import { checkRequest, parseQuery, type Query, type Refusal } from "./request-check.js";
 import { PollingTransport } from "./transports/polling.js";
@@ -101,15 +102,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   attach(server: HttpServer): this {
     if (this.httpServer !== undefined) throw new TuttiError("INVALID_OPTION", "engine is already attached");
     this.httpServer = server;
-    const previous = server.listeners("request").slice() as Array<(req: IncomingMessage, res: ServerResponse) => void>;
-    server.removeAllListeners("request");
-    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    interceptRequests(server, (req, res) => {
       // once closed, the engine steps aside: a server attached again after close() answers
-      if (!this.#closed && this.matches(req)) this.handleRequest(req, res);
-      else if (previous.length === 0) {
-        res.writeHead(404, { "Content-Type": "text/plain" });
-        res.end("Not Found");
-      } else for (const listener of previous) listener.call(server, req, res);
+      if (this.#closed || !this.matches(req)) return false;
+      this.handleRequest(req, res);
+      return true;
     });
     server.on("upgrade", this.#onUpgrade);
     return this;

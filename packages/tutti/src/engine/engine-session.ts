@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { type CloseReason, CloseReasons } from "../errors.js";
+import { toBuffer } from "../protocol/binary.js";
 import { type EnginePacket, type EnginePacketType, packetByteLength } from "../protocol/engine-packet.js";
 import type { FlushScheduler } from "./flush-scheduler.js";
 import type { ResolvedEngineOptions } from "./options.js";
@@ -37,12 +38,6 @@ export interface EngineSessionEvents {
   upgrading: [transport: Transport];
   upgrade: [transport: Transport];
   close: [reason: CloseReason, description?: string];
-}
-
-function toBuffer(data: Exclude<SendData, string>): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /**

@@ -8,7 +8,8 @@ export function isBinary(value: unknown): value is ArrayBuffer | ArrayBufferView
   return value instanceof ArrayBuffer || ArrayBuffer.isView(value);
 }
 
-function toBuffer(value: ArrayBuffer | ArrayBufferView): Buffer {
+/** A Buffer over the same memory (no copy). */
+export function toBuffer(value: ArrayBuffer | ArrayBufferView): Buffer {
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof ArrayBuffer) return Buffer.from(value);
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength);

@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { brotliCompress, deflate, gzip } from "node:zlib";
 import Negotiator from "negotiator";
 import { type CorsOptions, resolveCors } from "../engine/cors.js";
+import { interceptRequests } from "../engine/intercept-requests.js";
 
 /** The bundles socket.io serves: `socket.io(.msgpack|.esm)?(.min)?.js(.map)?`. */
 const FILE = /^socket\.io(\.msgpack|\.esm)?(\.min)?\.js(\.map)?$/;
@@ -54,11 +55,7 @@ export class ClientFileServer {
   }
 
   attach(server: HttpServer): void {
-    const previous = server.listeners("request").slice() as Array<(req: IncomingMessage, res: ServerResponse) => void>;
-    server.removeAllListeners("request");
-    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-      if (!this.#serve(req, res)) for (const listener of previous) listener.call(server, req, res);
-    });
+    interceptRequests(server, (req, res) => this.#serve(req, res));
   }
 
   #serve(req: IncomingMessage, res: ServerResponse): boolean {
