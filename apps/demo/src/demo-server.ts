@@ -1,59 +1,97 @@
-import { readFile } from "node:fs/promises";
 import { createServer, type Server as HttpServer } from "node:http";
+import { fileURLToPath } from "node:url";
 import { Server } from "tutti";
+import { type ChatNamespace, setupChat } from "./chat-namespace.js";
+import { type Dashboard, type DashboardNamespace, setupDashboard } from "./dashboard-namespace.js";
+import type { StatusClientEvents, StatusServerEvents } from "./events.js";
+import { handleApi } from "./orders-api.js";
+import { StaticFiles } from "./static-files.js";
 
-const PAGE = new URL("../public/index.html", import.meta.url);
+/** Where `vite build` puts the front end. */
+export const DIST_DIR = fileURLToPath(new URL("../dist", import.meta.url));
 
-interface ClientToServer {
-  ping: (sentAt: number, ack: (sentAt: number) => void) => void;
-  say: (text: string, ack: (ok: boolean) => void) => void;
-}
-
-interface ServerToClient {
-  said: (from: string, text: string) => void;
-  online: (count: number) => void;
+export interface DemoOptions {
+  /** The built front end (DIST_DIR). */
+  distDir?: string;
+  /** Mean simulated orders per second (3); 0 simulates none. */
+  ordersPerSecond?: number;
+  /** The clock, ms since the epoch (Date.now). */
+  now?: () => number;
+  /** Uniform in [0, 1) (Math.random), for the simulated orders. */
+  random?: () => number;
 }
 
 export interface Demo {
   server: HttpServer;
-  io: Server<ClientToServer, ServerToClient>;
+  io: Server<StatusClientEvents, StatusServerEvents>;
+  dashboard: Dashboard;
+  /** Stops the timers, disconnects every client and closes the HTTP server. */
+  close(): Promise<void>;
 }
 
-/** Longest message the demo relays, in characters. */
-const MAX_TEXT = 500;
-
 /**
- * The demo: a page that connects with the official socket.io-client (served by Tutti's
- * `serveClient`), shows the connection, its transport and round trip, and relays short messages
- * to every open page. (A later issue makes it the full chat and dashboard demo.)
+ * The demo: the built page, `/api/orders`, and a Tutti server with three namespaces: "/" (status:
+ * ping, and the number of connected clients), "/chat" and "/dashboard". Everything is kept in memory.
+ * Call `server.listen()` on the result.
  */
-export function createDemo(): Demo {
-  const server = createServer(async (req, res) => {
-    try {
-      if (req.url === "/" || req.url === "/index.html") {
-        res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
-        res.end(await readFile(PAGE));
-      } else {
-        res.writeHead(404, { "Content-Type": "text/plain" });
-        res.end("Not found");
-      }
-    } catch {
-      res.writeHead(500);
-      res.end();
-    }
+export async function createDemo(opts: DemoOptions = {}): Promise<Demo> {
+  const now = opts.now ?? Date.now;
+  const files = await StaticFiles.load(opts.distDir ?? DIST_DIR);
+  const io = new Server<StatusClientEvents, StatusServerEvents>({ serveClient: false });
+
+  // socket.io types every namespace with the server's event maps; each of ours has its own
+  const chat = io.of("/chat") as unknown as ChatNamespace;
+  const stopChat = setupChat(chat, { now });
+  const dashboard = setupDashboard(io.of("/dashboard") as unknown as DashboardNamespace, {
+    now,
+    random: opts.random ?? Math.random,
+    ordersPerSecond: opts.ordersPerSecond ?? 3,
   });
-  const io = new Server<ClientToServer, ServerToClient>(server);
+
+  const api = { latest: () => dashboard.feed.snapshot().latest, place: dashboard.place };
+  const server = createServer((req, res) => {
+    if (handleApi(req, res, api)) return;
+    if (files.serve(req, res)) return;
+    res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
+    res.end("Not found");
+  });
+  // attached after the app's listener: Tutti puts its own path (/socket.io/) in front of the listeners it finds
+  io.attach(server);
+
+  // a connected client is an Engine.IO connection: one per page, whatever namespaces it opens
+  let clientsTimer: NodeJS.Timeout | undefined;
+  const announceClients = (): void => {
+    if (clientsTimer !== undefined) return;
+    clientsTimer = setTimeout(() => {
+      clientsTimer = undefined;
+      io.emit("clients", io.engine.clientsCount);
+    }, 100);
+    clientsTimer.unref();
+  };
+  io.engine.on("connection", (session) => {
+    announceClients();
+    session.once("close", announceClients);
+  });
   io.on("connection", (socket) => {
-    io.emit("online", io.sockets.sockets.size);
-    socket.on("ping", (sentAt, ack) => {
-      if (typeof ack === "function") ack(sentAt);
+    socket.emit("clients", io.engine.clientsCount);
+    socket.on("ping", (ack) => {
+      if (typeof ack === "function") ack();
     });
-    socket.on("say", (text, ack) => {
-      const ok = typeof text === "string" && text.length > 0 && text.length <= MAX_TEXT;
-      if (ok) io.emit("said", socket.id.slice(0, 6), text);
-      if (typeof ack === "function") ack(ok);
-    });
-    socket.on("disconnect", () => io.emit("online", io.sockets.sockets.size));
   });
-  return { server, io };
+
+  return {
+    server,
+    io,
+    dashboard,
+    close: async () => {
+      clearTimeout(clientsTimer);
+      stopChat();
+      dashboard.stop();
+      const closed = io.close();
+      // Pages that are still open keep reconnecting over keep-alive connections, which would
+      // hold the HTTP server open: once the sessions are closed, every connection goes.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
 }

@@ -21,6 +21,12 @@ export const ErrorCodes = {
   UNSUPPORTED_PROTOCOL_VERSION: { message: "Unsupported protocol version", status: 400, engineCode: 5 },
   PAYLOAD_TOO_LARGE: { message: "Payload too large", status: 413 },
   INVALID_OPTION: { message: "Invalid option" },
+  TOO_MANY_CONNECTIONS: { message: "Too many connections", status: 429 },
+  HANDSHAKE_RATE_LIMITED: { message: "Too many handshakes", status: 429 },
+  ORIGIN_NOT_ALLOWED: { message: "Origin not allowed", status: 403 },
+  ROOM_LIMIT_EXCEEDED: { message: "Too many rooms for this socket" },
+  ACK_LIMIT_EXCEEDED: { message: "Too many pending acks for this socket" },
+  JOIN_NOT_ALLOWED: { message: "The socket may not join this room" },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -53,6 +59,8 @@ export const DisconnectReasons = {
   FORCED_SERVER_CLOSE: "forced server close",
   CLIENT_NAMESPACE_DISCONNECT: "client namespace disconnect",
   SERVER_NAMESPACE_DISCONNECT: "server namespace disconnect",
+  TOKEN_EXPIRED: "token expired",
+  RATE_LIMITED: "rate limited",
 } as const;
 
 export type DisconnectReason = (typeof DisconnectReasons)[keyof typeof DisconnectReasons];
@@ -60,19 +68,41 @@ export type DisconnectReason = (typeof DisconnectReasons)[keyof typeof Disconnec
 /** Messages of the CONNECT_ERROR packets the server itself sends. Documented in docs/errors.md. */
 export const ConnectErrorMessages = {
   INVALID_NAMESPACE: "Invalid namespace",
+  NAMESPACE_LIMIT: "Namespace limit reached",
 } as const;
 
+export type ConnectErrorMessage = (typeof ConnectErrorMessages)[keyof typeof ConnectErrorMessages];
+
+/**
+ * Codes the guards (`tutti` guard middleware) send to clients: in a CONNECT_ERROR's
+ * `data.code`, in an ack's `{code}` when an event is refused, and in the `tutti:disconnect`
+ * event sent before a guard disconnects a socket. Documented in docs/errors.md.
+ */
+export const GuardCodes = {
+  AUTH_REQUIRED: "no token was sent",
+  AUTH_INVALID: "the token is malformed, its signature does not verify, or a claim check failed",
+  AUTH_EXPIRED: "the token has expired",
+  AUTH_UNAVAILABLE: "the token could not be checked now (the JWKS endpoint failed or timed out); try again later",
+  ACCESS_DENIED: "the authorization hook refused the namespace, the room or the event",
+  RATE_LIMITED: "a rate limit was exceeded",
+  INVALID_PAYLOAD: "the event's arguments do not match its schema",
+  UNKNOWN_EVENT: "the event has no schema and the validate guard rejects unknown events",
+} as const;
+
+export type GuardCode = keyof typeof GuardCodes;
+
 export class TuttiError extends Error {
-  readonly code: ErrorCode;
+  /** An `ErrorCodes` key, or a `GuardCodes` key for a guard's refusal (`GuardError`). */
+  readonly code: ErrorCode | GuardCode;
   readonly status: number | undefined;
   readonly engineCode: number | undefined;
 
-  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
-    const spec: ErrorSpec = ErrorCodes[code];
-    super(message ?? spec.message, options);
+  constructor(code: ErrorCode | GuardCode, message?: string, options?: { cause?: unknown }) {
+    const spec: ErrorSpec | undefined = code in ErrorCodes ? ErrorCodes[code as ErrorCode] : undefined;
+    super(message ?? spec?.message ?? GuardCodes[code as GuardCode], options);
     this.name = "TuttiError";
     this.code = code;
-    this.status = spec.status;
-    this.engineCode = spec.engineCode;
+    this.status = spec?.status;
+    this.engineCode = spec?.engineCode;
   }
 }

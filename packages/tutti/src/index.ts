@@ -25,14 +25,18 @@ export {
 export {
   type CloseReason,
   CloseReasons,
+  type ConnectErrorMessage,
   ConnectErrorMessages,
   type DisconnectReason,
   DisconnectReasons,
   type ErrorCode,
   ErrorCodes,
   type ErrorSpec,
+  type GuardCode,
+  GuardCodes,
   TuttiError,
 } from "./errors.js";
+export * from "./guard/index.js";
 export * as protocol from "./protocol/index.js";
 export * from "./server/index.js";
 

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { CloseReasons, ConnectErrorMessages, DisconnectReasons, ErrorCodes, type ErrorSpec } from "../src/index.js";
+import {
+  CloseReasons,
+  ConnectErrorMessages,
+  DisconnectReasons,
+  ErrorCodes,
+  type ErrorSpec,
+  GuardCodes,
+} from "../src/index.js";
 
 const doc = readFileSync(new URL("../../../docs/errors.md", import.meta.url), "utf8");
 
@@ -53,4 +60,11 @@ test("every connect error message the server sends is documented, and nothing el
     .map((r) => (r[0] as string).replaceAll("`", ""))
     .sort();
   assert.deepEqual(documented, Object.values(ConnectErrorMessages).sort());
+});
+
+test("every guard code is documented with its meaning, and nothing else is", () => {
+  const rows = tableRows("Guard codes");
+  const documented = new Map(rows.map((r) => [(r[0] as string).replaceAll("`", ""), r[1]]));
+  assert.deepEqual([...documented.keys()].sort(), Object.keys(GuardCodes).sort());
+  for (const [code, meaning] of Object.entries(GuardCodes)) assert.equal(documented.get(code), meaning, code);
 });

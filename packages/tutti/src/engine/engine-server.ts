@@ -12,7 +12,9 @@ import type { Duplex } from "node:stream";
 import { serialize as serializeCookie } from "cookie";
 import { type WebSocket, WebSocketServer } from "ws";
 import { CloseReasons, ErrorCodes, type ErrorSpec, TuttiError } from "../errors.js";
+import { ConnectionLimiter } from "./connection-limiter.js";
 import { resolveCors } from "./cors.js";
+import { DeadlineQueue } from "./deadline-queue.js";
 import { EngineSession, type SessionHost } from "./engine-session.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { abortUpgrade, sendHttpError } from "./http-error.js";
@@ -57,6 +59,8 @@ export interface EngineServerEvents {
 export class EngineServer extends EventEmitter<EngineServerEvents> implements SessionHost {
   readonly opts: ResolvedEngineOptions;
   readonly scheduler = new FlushScheduler();
+  readonly pings: DeadlineQueue;
+  readonly pongs: DeadlineQueue;
   /** Open sessions by id. */
   readonly clients = new Map<string, EngineSession>();
   httpServer: HttpServer | undefined;
@@ -66,10 +70,17 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   readonly #pendingUpgrades = new WeakMap<IncomingMessage, PendingUpgrade>();
   #ownsHttpServer = false;
   #closed = false;
+  readonly #limiter: ConnectionLimiter;
+  /** The address each session is counted under by the limiter. */
+  readonly #addresses = new WeakMap<EngineSession, string>();
 
   constructor(opts: EngineOptions = {}) {
     super();
     this.opts = resolveEngineOptions(opts);
+    const now = (): number => performance.now();
+    this.#limiter = new ConnectionLimiter({ ...this.opts, now });
+    this.pings = new DeadlineQueue(this.opts.pingInterval, now);
+    this.pongs = new DeadlineQueue(this.opts.pingTimeout, now);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -250,6 +261,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   onSessionClosed(session: EngineSession): void {
     if (this.clients.get(session.id) === session) this.clients.delete(session.id);
+    const address = this.#addresses.get(session);
+    if (address !== undefined) {
+      this.#addresses.delete(session);
+      this.#limiter.closed(address);
+    }
   }
 
   // ---- internals ----
@@ -339,6 +355,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       done(refusal);
       return;
     }
+    const limited = this.#limiter.admit(this.#limiter.addressOf(req));
+    if (limited !== undefined) {
+      done(limited);
+      return;
+    }
     const allowRequest = this.opts.allowRequest;
     if (allowRequest === undefined) {
       done();
@@ -405,13 +426,20 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   #openPolling(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, id: string): void {
     const transport = new PollingTransport(this.opts);
     const session = new EngineSession(id, this, transport, req);
-    this.clients.set(id, session);
+    this.#track(session, req);
     this.#setCookie(headers, id);
     this.emit("initial_headers", headers, req);
     this.emit("headers", headers, req);
     session.open(this.#upgradesFor("polling"));
     this.emit("connection", session);
     transport.onRequest(req, res, headers);
+  }
+
+  #track(session: EngineSession, req: IncomingMessage): void {
+    this.clients.set(session.id, session);
+    const address = this.#limiter.addressOf(req);
+    this.#addresses.set(session, address);
+    this.#limiter.opened(address);
   }
 
   #onWebSocketHeaders(lines: string[], req: IncomingMessage): void {
@@ -437,7 +465,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       return;
     }
     const session = new EngineSession(id, this, transport, req);
-    this.clients.set(id, session);
+    this.#track(session, req);
     session.open([]);
     this.emit("connection", session);
   }

@@ -1,9 +1,11 @@
-import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { type CloseReason, CloseReasons } from "../errors.js";
 import { toBuffer } from "../protocol/binary.js";
 import { type EnginePacket, type EnginePacketType, packetByteLength } from "../protocol/engine-packet.js";
+import { Deadline, type DeadlineOwner, type DeadlineQueue } from "./deadline-queue.js";
 import type { FlushScheduler } from "./flush-scheduler.js";
+import { snapshotRequest } from "./handshake-request.js";
+import { LazyEmitter } from "./lazy-emitter.js";
 import type { ResolvedEngineOptions } from "./options.js";
 import type { PreparedMessage } from "./prepared-message.js";
 import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "./transport.js";
@@ -24,7 +26,20 @@ export interface SendOptions {
 export interface SessionHost {
   readonly opts: ResolvedEngineOptions;
   readonly scheduler: FlushScheduler;
+  /** Deadlines `pingInterval` ahead: when each session sends its next ping. */
+  readonly pings: DeadlineQueue;
+  /** Deadlines `pingTimeout` ahead: when a session that was pinged times out. */
+  readonly pongs: DeadlineQueue;
   onSessionClosed(session: EngineSession): void;
+}
+
+/**
+ * The one consumer a session can have besides its event listeners (the Socket.IO layer's
+ * Client): called directly, before the events, so a connection costs no listener closures.
+ */
+export interface SessionConsumer {
+  onSessionData(data: string | Buffer): void;
+  onSessionClose(reason: CloseReason, description: string | undefined): void;
 }
 
 export interface EngineSessionEvents {
@@ -44,11 +59,16 @@ export interface EngineSessionEvents {
  * One client's Engine.IO session, independent of the transport under it. It owns the outgoing
  * queue (bounded by `maxBufferedBytes`), the heartbeat and the upgrade from polling to WebSocket.
  */
-export class EngineSession extends EventEmitter<EngineSessionEvents> implements TransportHandler {
+export class EngineSession extends LazyEmitter<EngineSessionEvents> implements TransportHandler, DeadlineOwner {
   readonly id: string;
   readonly protocol = 4;
-  /** The handshake request. */
+  /**
+   * The handshake request, as a snapshot (see `snapshotRequest`): method, url, headers,
+   * socket, and what middlewares set on it.
+   */
   readonly request: IncomingMessage;
+  /** Gets the session's data and close before the "data" and "close" listeners. */
+  consumer: SessionConsumer | undefined;
   readonly remoteAddress: string;
   readyState: SessionState = "opening";
   transport: Transport;
@@ -58,9 +78,11 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
   readonly #host: SessionHost;
   #queue: QueuedPacket[] = [];
   #queuedBytes = 0;
+  /** The transport's unwritten bytes when the first packet of this turn was queued. */
+  #transportBacklog = 0;
   #flushScheduled = false;
-  #pingTimer: NodeJS.Timeout | undefined;
-  #pongTimer: NodeJS.Timeout | undefined;
+  /** The heartbeat: in the host's `pings` queue until the next ping, then in `pongs` until the pong. */
+  readonly #heartbeat = new Deadline(this);
   #closeTimer: NodeJS.Timeout | undefined;
   #upgradeTimer: NodeJS.Timeout | undefined;
   #probe: WebSocketTransport | undefined;
@@ -74,7 +96,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
     this.#host = host;
     this.transport = transport;
     transport.handler = this;
-    this.request = request;
+    this.request = snapshotRequest(request);
     this.remoteAddress = request.socket.remoteAddress ?? "";
   }
 
@@ -148,13 +170,17 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
 
   #push(item: QueuedPacket): void {
     const size = item.size;
-    const backlog = this.bufferedBytes;
+    // The transport's unwritten bytes are read once per turn, with the first packet queued: until
+    // the flush nothing more is written, so the figure can only have shrunk since, and the check
+    // stays on the safe side. A read per packet was a measured share of a broadcast's cost.
+    if (this.#queue.length === 0) this.#transportBacklog = this.transport.bufferedAmount;
+    const backlog = this.#queuedBytes + this.#transportBacklog;
     if (backlog > 0 && backlog + size > this.#host.opts.maxBufferedBytes) {
       this.#onClose(CloseReasons.SLOW_CONSUMER, `more than ${this.#host.opts.maxBufferedBytes} bytes buffered`);
       return;
     }
     // engine.io's packet shape, options included (only built when someone listens)
-    if (this.listenerCount("packetCreate") > 0) {
+    if (this.hasListeners("packetCreate")) {
       this.emit("packetCreate", { ...item.packet, options: { compress: item.compress } });
     }
     this.#queue.push(item);
@@ -172,7 +198,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
     const batch = this.#queue;
     this.#queue = [];
     this.#queuedBytes = 0;
-    if (this.listenerCount("flush") > 0)
+    if (this.hasListeners("flush"))
       this.emit(
         "flush",
         batch.map((q) => q.packet),
@@ -189,7 +215,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
       this.#closeAfterBatch = false;
       this.#pushClose(); // goes out with the next poll
     }
-    if (this.listenerCount("drain") > 0) this.emit("drain");
+    if (this.hasListeners("drain")) this.emit("drain");
   }
 
   /**
@@ -200,8 +226,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
     if (this.readyState !== "open" && this.readyState !== "opening") return;
     this.readyState = "closing";
     this.#closeReason = CloseReasons.FORCED_CLOSE;
-    clearTimeout(this.#pingTimer);
-    clearTimeout(this.#pongTimer);
+    this.#heartbeat.cancel();
     // Over polling, the close packet waits for the next response: socket.io-client acts on a
     // close at once but on the packets decoded with it a tick later, so they would be lost.
     if (this.#queue.length > 0 && this.transport instanceof PollingTransport) this.#closeAfterBatch = true;
@@ -241,10 +266,11 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
   onPacket(packet: EnginePacket): void {
     // Once the server has begun closing, nothing more from the client is delivered.
     if (this.readyState !== "open") return;
-    if (this.listenerCount("packet") > 0) this.emit("packet", packet);
+    if (this.hasListeners("packet")) this.emit("packet", packet);
     switch (packet.type) {
       case "message": {
         const data = packet.data ?? "";
+        this.consumer?.onSessionData(data);
         this.emit("data", data);
         this.emit("message", data);
         break;
@@ -283,23 +309,22 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
   // ---- heartbeat ----
 
   #schedulePing(): void {
-    const opts = this.#host.opts;
-    this.#pingTimer = setTimeout(() => {
+    this.#host.pings.start(this.#heartbeat);
+  }
+
+  /** @internal the heartbeat's deadline expired: time to ping, or the pong is overdue. */
+  onDeadline(queue: DeadlineQueue): void {
+    if (queue === this.#host.pings) {
       this.#sendPacket("ping");
       // sending may have closed the session (slow consumer)
-      if (this.readyState !== "open") return;
-      this.#pongTimer = setTimeout(
-        () => this.#onClose(CloseReasons.PING_TIMEOUT, `no pong within ${opts.pingTimeout} ms`, "error"),
-        opts.pingTimeout,
-      );
-    }, opts.pingInterval);
+      if (this.readyState === "open") this.#host.pongs.start(this.#heartbeat);
+      return;
+    }
+    this.#onClose(CloseReasons.PING_TIMEOUT, `no pong within ${this.#host.opts.pingTimeout} ms`, "error");
   }
 
   #onPong(): void {
-    if (this.#pongTimer === undefined) return;
-    clearTimeout(this.#pongTimer);
-    this.#pongTimer = undefined;
-    clearTimeout(this.#pingTimer);
+    if (this.#heartbeat.queue !== this.#host.pongs) return;
     this.#schedulePing();
     this.emit("heartbeat");
   }
@@ -371,8 +396,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
   #onClose(reason: CloseReason, description?: string, mode: CloseMode = "server"): void {
     if (this.readyState === "closed") return;
     this.readyState = "closed";
-    clearTimeout(this.#pingTimer);
-    clearTimeout(this.#pongTimer);
+    this.#heartbeat.cancel();
     clearTimeout(this.#closeTimer);
     clearTimeout(this.#upgradeTimer);
     if (this.#probe) {
@@ -384,6 +408,7 @@ export class EngineSession extends EventEmitter<EngineSessionEvents> implements 
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#host.onSessionClosed(this);
+    this.consumer?.onSessionClose(reason, description);
     this.emit("close", reason, description);
   }
 }

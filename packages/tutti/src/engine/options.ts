@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { PerMessageDeflateOptions } from "ws";
 import { TuttiError } from "../errors.js";
+import type { HandshakeRate } from "./connection-limiter.js";
 import type { CorsOptions } from "./cors.js";
 
 export type TransportName = "polling" | "websocket";
@@ -23,6 +24,13 @@ export type AllowRequest = (
   req: IncomingMessage,
   callback: (err: string | null | undefined, success: boolean) => void,
 ) => void;
+
+/**
+ * Which browser origins may connect: a list of origins (`"https://app.example.com"`) or a
+ * function. A request whose Origin header is refused gets HTTP 403 (ORIGIN_NOT_ALLOWED);
+ * a request without an Origin header (not from a browser) is let through.
+ */
+export type AllowedOrigins = readonly string[] | ((origin: string, req: IncomingMessage) => boolean);
 
 export interface EngineOptions {
   /** Request path the engine answers on. Default "/socket.io/". */
@@ -64,6 +72,27 @@ export interface EngineOptions {
   destroyUpgradeTimeout?: number;
   /** Session id generator, sync or async. Default: 15 random bytes, base64url (20 characters). */
   generateId?: (req: IncomingMessage) => string | Promise<string>;
+  /**
+   * Origins allowed to connect, checked on every request and upgrade (handshakes, polls,
+   * WebSocket upgrades), unlike `cors`, which only tells browsers. Default: every origin.
+   */
+  allowedOrigins?: AllowedOrigins;
+  /**
+   * Most sessions open at once from one address (see `clientAddress`). A handshake past it gets
+   * HTTP 429 (TOO_MANY_CONNECTIONS). Default 1000; Infinity lifts it.
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * Handshakes per address, as a token bucket: `burst` at once, refilled at `perSecond`. A
+   * handshake with no token left gets HTTP 429 (HANDSHAKE_RATE_LIMITED). Default
+   * `{burst: 100, perSecond: 20}`; false lifts it.
+   */
+  handshakeRate?: Partial<HandshakeRate> | false;
+  /**
+   * The address that `maxConnectionsPerIp` and `handshakeRate` count under. Default: the TCP
+   * peer's address. Behind a proxy, return the client's address from the header your proxy sets.
+   */
+  clientAddress?: (req: IncomingMessage) => string;
 }
 
 export interface ResolvedEngineOptions {
@@ -83,6 +112,14 @@ export interface ResolvedEngineOptions {
   destroyUpgrade: boolean;
   destroyUpgradeTimeout: number;
   generateId: ((req: IncomingMessage) => string | Promise<string>) | undefined;
+  allowedOrigins: AllowedOrigins | undefined;
+  maxConnectionsPerIp: number;
+  handshakeRate: HandshakeRate | false;
+  clientAddress: (req: IncomingMessage) => string;
+}
+
+function peerAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? "";
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -141,5 +178,18 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
     destroyUpgrade: opts.destroyUpgrade ?? true,
     destroyUpgradeTimeout: positive("destroyUpgradeTimeout", opts.destroyUpgradeTimeout, 1000),
     generateId: opts.generateId,
+    allowedOrigins: opts.allowedOrigins,
+    maxConnectionsPerIp:
+      opts.maxConnectionsPerIp === Number.POSITIVE_INFINITY
+        ? opts.maxConnectionsPerIp
+        : positive("maxConnectionsPerIp", opts.maxConnectionsPerIp, 1000),
+    handshakeRate:
+      opts.handshakeRate === false
+        ? false
+        : {
+            burst: positive("handshakeRate.burst", opts.handshakeRate?.burst, 100),
+            perSecond: positive("handshakeRate.perSecond", opts.handshakeRate?.perSecond, 20),
+          },
+    clientAddress: opts.clientAddress ?? peerAddress,
   };
 }

@@ -53,7 +53,14 @@ export class PreparedMessage {
 }
 
 function buildFrame(packet: EnginePacket, supportsBinary: boolean): readonly Buffer[] {
-  const encoded = encodeFrame(packet, supportsBinary);
+  const parts = frameOf(encodeFrame(packet, supportsBinary));
+  // One buffer, copied once per broadcast: a recipient with a single packet this turn then
+  // costs one plain write instead of a two-entry writev (measured in bench/ fan-out).
+  return parts.length === 1 ? parts : [Buffer.concat(parts)];
+}
+
+/** The unmasked WebSocket frame of an encoded Engine.IO packet, built by ws, as buffers in order. */
+export function frameOf(encoded: string | Buffer): readonly Buffer[] {
   const binary = typeof encoded !== "string";
   const payload = binary ? encoded : Buffer.from(encoded, "utf8");
   return frame(payload, {

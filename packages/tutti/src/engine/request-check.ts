@@ -49,6 +49,16 @@ export function checkRequest(
   if (origin !== undefined && INVALID_HEADER_CHAR.test(origin)) {
     return { code: "BAD_REQUEST", context: { name: "INVALID_ORIGIN", origin } };
   }
+  const allowed = opts.allowedOrigins;
+  if (allowed !== undefined && origin !== undefined) {
+    let ok: boolean;
+    try {
+      ok = typeof allowed === "function" ? allowed(origin, req) === true : allowed.includes(origin);
+    } catch (error) {
+      return { code: "ORIGIN_NOT_ALLOWED", context: { origin, error } };
+    }
+    if (!ok) return { code: "ORIGIN_NOT_ALLOWED", context: { origin } };
+  }
   if (closed) return { code: "BAD_REQUEST", context: { name: "SERVER_CLOSED" } };
   const sid = query.sid;
   if (sid !== undefined) {

@@ -15,7 +15,9 @@ export {
   RECORD_SEPARATOR,
 } from "./engine-packet.js";
 export {
+  DEFAULT_MAX_ARGUMENTS,
   DEFAULT_MAX_ATTACHMENTS,
+  DEFAULT_MAX_DEPTH,
   type DecodeResult,
   decodeSocketPacketText,
   type EncodedSocketPacket,

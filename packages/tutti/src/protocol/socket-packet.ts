@@ -117,12 +117,46 @@ function isDigit(code: number): boolean {
 const MAX_ID_DIGITS = 15;
 
 /**
+ * Most arguments an EVENT or ACK may carry. Handlers get them spread into a call, and V8
+ * throws a RangeError past about 60,000: the limit keeps a client from crashing the server.
+ */
+export const DEFAULT_MAX_ARGUMENTS = 1000;
+
+/**
+ * Deepest nesting of arrays and objects a payload may have. Echoing or broadcasting a payload
+ * walks it (binary detection, JSON.stringify), which overflows the stack a few thousand levels
+ * down: the limit keeps a client from crashing the server through the app's own handler.
+ */
+export const DEFAULT_MAX_DEPTH = 512;
+
+/** Whether the JSON in `text` from `start` nests arrays and objects deeper than `maxDepth`. */
+function nestsDeeperThan(text: string, start: number, maxDepth: number): boolean {
+  // every level takes an opening and a closing character: a short text cannot be too deep
+  if (text.length - start <= 2 * maxDepth) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
+  }
+  return false;
+}
+
+/**
  * Decodes the text part of one packet. For BINARY_EVENT/BINARY_ACK the result still has
  * placeholders in its data; `SocketPacketDecoder` fills them in.
  */
 export function decodeSocketPacketText(
   text: string,
   maxAttachments = DEFAULT_MAX_ATTACHMENTS,
+  maxArguments = DEFAULT_MAX_ARGUMENTS,
+  maxDepth = DEFAULT_MAX_DEPTH,
 ): { error: string } | { header: PendingBinary | SocketPacket } {
   const typeCode = text.charCodeAt(0) - 48;
   if (!(typeCode >= 0 && typeCode <= 6) || Number.isNaN(typeCode))
@@ -156,12 +190,14 @@ export function decodeSocketPacketText(
   }
   let data: unknown;
   if (i < text.length) {
+    if (nestsDeeperThan(text, i, maxDepth)) return { error: "payload nested too deep" };
     try {
       data = JSON.parse(text.slice(i));
     } catch {
       return { error: "invalid payload" };
     }
     if (!isPayloadValid(type, data)) return { error: "invalid payload" };
+    if (Array.isArray(data) && data.length > maxArguments + 1) return { error: "too many arguments" };
   } else if (type === SocketPacketType.EVENT || type === SocketPacketType.BINARY_EVENT) {
     return { error: "invalid payload" };
   } else if (type === SocketPacketType.ACK || type === SocketPacketType.BINARY_ACK) {
@@ -180,17 +216,25 @@ export function decodeSocketPacketText(
  */
 export class SocketPacketDecoder {
   readonly #maxAttachments: number;
+  readonly #maxArguments: number;
+  readonly #maxDepth: number;
   #pending: PendingBinary | undefined;
 
-  constructor(maxAttachments = DEFAULT_MAX_ATTACHMENTS) {
+  constructor(
+    maxAttachments = DEFAULT_MAX_ATTACHMENTS,
+    maxArguments = DEFAULT_MAX_ARGUMENTS,
+    maxDepth = DEFAULT_MAX_DEPTH,
+  ) {
     this.#maxAttachments = maxAttachments;
+    this.#maxArguments = maxArguments;
+    this.#maxDepth = maxDepth;
   }
 
   /** Returns a complete packet, `{ error }`, or `undefined` while attachments are still due. */
   add(message: string | Buffer): DecodeResult | undefined {
     if (typeof message === "string") {
       if (this.#pending) return { error: "got plaintext data when reconstructing a packet" };
-      const out = decodeSocketPacketText(message, this.#maxAttachments);
+      const out = decodeSocketPacketText(message, this.#maxAttachments, this.#maxArguments, this.#maxDepth);
       if ("error" in out) return out;
       if ("expected" in out.header) {
         this.#pending = out.header;

@@ -8,7 +8,7 @@ export {
 } from "./namespace.js";
 export { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.js";
 export { type ResolvedServerOptions, Server, type ServerOptions } from "./server.js";
-export { type Event, type Handshake, Socket, type SocketMiddleware } from "./socket.js";
+export { type Event, type Handshake, type JoinPolicy, Socket, type SocketMiddleware } from "./socket.js";
 export type {
   AllButLast,
   DecorateAcknowledgements,

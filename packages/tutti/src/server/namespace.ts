@@ -265,7 +265,7 @@ export class Namespace<
    */
   add(
     client: Client,
-    auth: Record<string, unknown>,
+    auth: Record<string, unknown> | undefined,
     onConnect: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
     onRefuse: () => void,
   ): void {

@@ -5,8 +5,8 @@ import { Adapter, type AdapterConstructor, type Room, type SocketId } from "../a
 import { EngineServer } from "../engine/engine-server.js";
 import type { EngineSession } from "../engine/engine-session.js";
 import type { EngineOptions } from "../engine/options.js";
-import { TuttiError } from "../errors.js";
-import { DEFAULT_MAX_ATTACHMENTS } from "../protocol/socket-packet.js";
+import { type ConnectErrorMessage, ConnectErrorMessages, TuttiError } from "../errors.js";
+import { DEFAULT_MAX_ARGUMENTS, DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_DEPTH } from "../protocol/socket-packet.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
 import { Client } from "./client.js";
 import {
@@ -42,13 +42,44 @@ export interface ServerOptions extends EngineOptions {
   cleanupEmptyChildNamespaces?: boolean;
   /** Most binary attachments a client packet may carry. Default 10, as socket.io-parser. */
   maxAttachments?: number;
+  /**
+   * Most arguments a client's event or ack may carry; more closes the connection with "parse
+   * error". Default 1000 (V8 cannot spread much past 60,000 into a handler call).
+   */
+  maxArguments?: number;
+  /**
+   * Deepest nesting of arrays and objects in a client's payload; deeper closes the connection
+   * with "parse error". Default 512 (echoing a payload thousands of levels deep overflows the stack).
+   */
+  maxDepth?: number;
+  /**
+   * Most rooms one socket may be in, its own room not counted. `join()` past it throws a
+   * `TuttiError` with code ROOM_LIMIT_EXCEEDED and joins none of the rooms. Default 1000.
+   */
+  maxRoomsPerSocket?: number;
+  /**
+   * Most acks one socket may await from its client at once. An emit with an ack past it throws
+   * a `TuttiError` with code ACK_LIMIT_EXCEEDED (`emitWithAck` rejects with it). Default 1000.
+   */
+  maxPendingAcks?: number;
+  /**
+   * Most children that dynamic namespaces (`io.of(regex or function)`) may have at once, all
+   * parents together. A CONNECT that would create one more gets CONNECT_ERROR
+   * "Namespace limit reached". Default 1000.
+   */
+  maxDynamicNamespaces?: number;
 }
 
 /** Socket.IO-level options after defaults. */
 export interface ResolvedServerOptions {
   readonly connectTimeout: number;
   readonly maxAttachments: number;
+  readonly maxArguments: number;
+  readonly maxDepth: number;
   readonly cleanupEmptyChildNamespaces: boolean;
+  readonly maxRoomsPerSocket: number;
+  readonly maxPendingAcks: number;
+  readonly maxDynamicNamespaces: number;
 }
 
 type AttachTarget = HttpServer | HttpsServer | Http2SecureServer | Http2Server;
@@ -64,13 +95,30 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
+/** A limit: a positive integer, or Infinity to lift it. */
+function limit(name: string, value: number | undefined, fallback: number): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  return positiveInteger(name, value, fallback);
+}
+
 /** RegExp.test without the state a global or sticky RegExp keeps between calls. */
 function testRegExp(regExp: RegExp, name: string): boolean {
   regExp.lastIndex = 0;
   return regExp.test(name);
 }
 
-const ENGINE_ONLY_KEYS = ["serveClient", "adapter", "connectTimeout", "cleanupEmptyChildNamespaces", "maxAttachments"];
+const ENGINE_ONLY_KEYS = [
+  "serveClient",
+  "adapter",
+  "connectTimeout",
+  "cleanupEmptyChildNamespaces",
+  "maxAttachments",
+  "maxArguments",
+  "maxDepth",
+  "maxRoomsPerSocket",
+  "maxPendingAcks",
+  "maxDynamicNamespaces",
+];
 
 /**
  * A Socket.IO server (socket.io 4.8's `Server`): namespaces, rooms, acks and broadcasts over
@@ -100,6 +148,8 @@ export class Server<
   #serveClient: boolean;
   #path: string;
   #closed = false;
+  /** Children of dynamic namespaces alive now, bounded by `maxDynamicNamespaces`. */
+  #dynamicChildren = 0;
 
   constructor(opts?: Partial<ServerOptions>);
   constructor(srv: AttachTarget | number | undefined, opts?: Partial<ServerOptions>);
@@ -111,7 +161,12 @@ export class Server<
     this.options = {
       connectTimeout: positiveInteger("connectTimeout", opts.connectTimeout, 45_000),
       maxAttachments: positiveInteger("maxAttachments", opts.maxAttachments, DEFAULT_MAX_ATTACHMENTS),
+      maxArguments: positiveInteger("maxArguments", opts.maxArguments, DEFAULT_MAX_ARGUMENTS),
+      maxDepth: positiveInteger("maxDepth", opts.maxDepth, DEFAULT_MAX_DEPTH),
       cleanupEmptyChildNamespaces: opts.cleanupEmptyChildNamespaces === true,
+      maxRoomsPerSocket: limit("maxRoomsPerSocket", opts.maxRoomsPerSocket, 1000),
+      maxPendingAcks: limit("maxPendingAcks", opts.maxPendingAcks, 1000),
+      maxDynamicNamespaces: limit("maxDynamicNamespaces", opts.maxDynamicNamespaces, 1000),
     };
     this.#adapter = opts.adapter ?? (Adapter as AdapterConstructor);
     this.#serveClient = opts.serveClient !== false;
@@ -264,8 +319,11 @@ export class Server<
    */
   resolveNamespace(
     name: string,
-    auth: Record<string, unknown>,
-    callback: (nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined) => void,
+    auth: Record<string, unknown> | undefined,
+    callback: (
+      nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | undefined,
+      refusal?: ConnectErrorMessage,
+    ) => void,
   ): void {
     const existing = this.#nsps.get(name);
     if (existing !== undefined) {
@@ -282,7 +340,7 @@ export class Server<
       }
       const [matcher, parent] = entry;
       let answered = false;
-      matcher(name, auth, (err, accept) => {
+      matcher(name, auth ?? {}, (err, accept) => {
         if (answered) return;
         answered = true;
         if (err || !accept) {
@@ -292,6 +350,10 @@ export class Server<
         const again = this.#nsps.get(name);
         if (again !== undefined) {
           callback(again);
+          return;
+        }
+        if (this.#dynamicChildren >= this.options.maxDynamicNamespaces) {
+          callback(undefined, ConnectErrorMessages.NAMESPACE_LIMIT);
           return;
         }
         callback(this.#createChild(parent, name));
@@ -306,8 +368,10 @@ export class Server<
   ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
     const child = parent.createChild(name);
     this.#nsps.set(name, child);
+    this.#dynamicChildren++;
     if (this.options.cleanupEmptyChildNamespaces) {
       child.onEmpty = () => {
+        this.#dynamicChildren--;
         if (this.#nsps.get(name) === child) this.#nsps.delete(name);
         parent.removeChild(child);
         settle(() => child.adapter.close(), "close");

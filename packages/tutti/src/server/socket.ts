@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { AdapterSocket, BroadcastFlags, EncodedMessage, Room, SocketId } from "../adapter/adapter.js";
 import type { EngineSession } from "../engine/engine-session.js";
+import { TuttiError } from "../errors.js";
 import { RESERVED_EVENTS, type SocketPacket, SocketPacketType } from "../protocol/socket-packet.js";
 import { BroadcastOperator } from "./broadcast-operator.js";
 import type { Client } from "./client.js";
@@ -47,6 +48,12 @@ export type SocketMiddleware = (event: Event, next: (err?: Error) => void) => vo
 
 type AnyListener = (event: string | number, ...args: unknown[]) => void;
 
+/** The flags of a plain emit, shared rather than allocated per socket and per emit. */
+const NO_FLAGS: BroadcastFlags = Object.freeze({});
+
+/** Decides whether a socket may join a room (a Tutti extension; see `Socket.joinPolicy`). */
+export type JoinPolicy = (room: Room) => boolean;
+
 enum State {
   Pending = 0,
   Connected = 1,
@@ -83,42 +90,70 @@ export class Socket<
   readonly id: SocketId;
   readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   readonly client: Client;
-  readonly handshake: Handshake;
-  /** Free-form data for the app, shared with `fetchSockets()` results. */
-  data: SocketData = {} as SocketData;
+  #data: SocketData | undefined;
   /** Always false until connection-state recovery is built. */
   readonly recovered = false;
+  /**
+   * Tutti extension: when set, `join()` asks it about every room but the socket's own and
+   * throws a `TuttiError` with code JOIN_NOT_ALLOWED when it answers false. The authorization
+   * guard sets it from the socket's claims.
+   */
+  joinPolicy: JoinPolicy | undefined;
 
   #state: State = State.Pending;
-  readonly #acks = new Map<number, (...args: unknown[]) => void>();
-  #flags: BroadcastFlags = {};
+  // Built on first use: most sockets never have pending acks, catch-all listeners or a
+  // handshake read, and each of these cost an idle connection memory.
+  #acks: Map<number, (...args: unknown[]) => void> | undefined;
+  #flags: BroadcastFlags = NO_FLAGS;
   #fns: SocketMiddleware[] | undefined;
-  readonly #anyListeners = new CatchAllListeners();
-  readonly #anyOutgoingListeners = new CatchAllListeners();
+  #anyListeners: CatchAllListeners | undefined;
+  #anyOutgoingListeners: CatchAllListeners | undefined;
+  #handshake: Handshake | undefined;
+  readonly #issued: number;
+  /** The CONNECT's auth payload; undefined when the client sent none (`{}` in the handshake). */
+  readonly #auth: Record<string, unknown> | undefined;
 
   constructor(
     nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
     client: Client,
     id: SocketId,
-    auth: Record<string, unknown>,
+    auth: Record<string, unknown> | undefined,
   ) {
     super();
     this.nsp = nsp;
     this.client = client;
     this.id = id;
-    const request = client.conn.request;
-    const now = new Date();
-    this.handshake = {
+    this.#issued = Date.now();
+    this.#auth = auth;
+  }
+
+  /** Free-form data for the app, shared with `fetchSockets()` results. Created on first use. */
+  get data(): SocketData {
+    this.#data ??= {} as SocketData;
+    return this.#data;
+  }
+
+  set data(value: SocketData) {
+    this.#data = value;
+  }
+
+  /** What the client sent when it connected. */
+  get handshake(): Handshake {
+    if (this.#handshake !== undefined) return this.#handshake;
+    const request = this.client.conn.request;
+    const socket = request.socket as { encrypted?: unknown } | undefined;
+    this.#handshake = {
       headers: request.headers,
-      time: now.toString(),
-      address: client.conn.remoteAddress,
+      time: new Date(this.#issued).toString(),
+      address: this.client.conn.remoteAddress,
       xdomain: request.headers.origin !== undefined,
-      secure: "encrypted" in request.socket && request.socket.encrypted === true,
-      issued: now.getTime(),
+      secure: socket?.encrypted === true,
+      issued: this.#issued,
       url: request.url ?? "",
       query: buildQuery(request.url ?? ""),
-      auth,
+      auth: this.#auth ?? {},
     };
+    return this.#handshake;
   }
 
   /** The engine session under this socket (socket.io's `socket.conn`). */
@@ -150,7 +185,7 @@ export class Socket<
 
   /** Acks this socket still awaits from its client (emits with a callback not yet answered). */
   get pendingAcks(): number {
-    return this.#acks.size;
+    return this.#acks?.size ?? 0;
   }
 
   // ---- listening ----
@@ -178,43 +213,47 @@ export class Socket<
 
   /** Adds a listener called for every incoming event, before its own listeners. */
   onAny(listener: AnyListener): this {
+    this.#anyListeners ??= new CatchAllListeners();
     this.#anyListeners.add(listener, false);
     return this;
   }
 
   prependAny(listener: AnyListener): this {
+    this.#anyListeners ??= new CatchAllListeners();
     this.#anyListeners.add(listener, true);
     return this;
   }
 
   /** Removes one catch-all listener, or all of them. */
   offAny(listener?: AnyListener): this {
-    this.#anyListeners.remove(listener);
+    this.#anyListeners?.remove(listener);
     return this;
   }
 
   listenersAny(): AnyListener[] {
-    return this.#anyListeners.snapshot();
+    return this.#anyListeners?.snapshot() ?? [];
   }
 
   /** Adds a listener called for every outgoing event (acks excluded). */
   onAnyOutgoing(listener: AnyListener): this {
+    this.#anyOutgoingListeners ??= new CatchAllListeners();
     this.#anyOutgoingListeners.add(listener, false);
     return this;
   }
 
   prependAnyOutgoing(listener: AnyListener): this {
+    this.#anyOutgoingListeners ??= new CatchAllListeners();
     this.#anyOutgoingListeners.add(listener, true);
     return this;
   }
 
   offAnyOutgoing(listener?: AnyListener): this {
-    this.#anyOutgoingListeners.remove(listener);
+    this.#anyOutgoingListeners?.remove(listener);
     return this;
   }
 
   listenersAnyOutgoing(): AnyListener[] {
-    return this.#anyOutgoingListeners.snapshot();
+    return this.#anyOutgoingListeners?.snapshot() ?? [];
   }
 
   /** Adds a middleware run for every incoming event; an error it passes to `next` goes to the "error" event. */
@@ -233,11 +272,17 @@ export class Socket<
   override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     if (typeof ev === "string" && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
     const flags = this.#flags;
-    this.#flags = {};
+    this.#flags = NO_FLAGS;
     const data: unknown[] = [ev, ...args];
     let id: number | undefined;
     const last = data[data.length - 1];
     if (typeof last === "function") {
+      if (this.pendingAcks >= this.nsp.server.options.maxPendingAcks) {
+        throw new TuttiError(
+          "ACK_LIMIT_EXCEEDED",
+          `${this.pendingAcks} acks are already pending for socket ${this.id}`,
+        );
+      }
       data.pop();
       id = this.nsp.nextAckId();
       this.#registerAck(id, last as (...args: unknown[]) => void, flags.timeout);
@@ -259,6 +304,7 @@ export class Socket<
         else if (first) reject(first);
         else resolve(second as FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>);
       };
+      // the Promise constructor turns a throw (ACK_LIMIT_EXCEEDED, a reserved name) into a rejection
       (this.emit as (ev: unknown, ...rest: unknown[]) => boolean)(ev, ...args, callback);
     });
   }
@@ -317,15 +363,48 @@ export class Socket<
 
   #operator(): BroadcastOperator<EmitEvents, SocketData> {
     const flags = this.#flags;
-    this.#flags = {};
+    this.#flags = NO_FLAGS;
     return new BroadcastOperator(this.nsp.adapter, new Set(), new Set([this.id]), flags);
   }
 
   // ---- rooms ----
 
+  /**
+   * Joins one room or several. Throws a `TuttiError`, joining none of them, when `joinPolicy`
+   * refuses one (JOIN_NOT_ALLOWED) or when the socket would be in more than
+   * `maxRoomsPerSocket` rooms (ROOM_LIMIT_EXCEEDED).
+   */
   join(rooms: Room | readonly Room[]): Promise<void> | void {
     if (this.#state === State.Closed) return;
-    return this.nsp.adapter.addAll(this.id, typeof rooms === "string" ? [rooms] : rooms);
+    const list = typeof rooms === "string" ? [rooms] : rooms;
+    const refusal = this.#joinRefusal(list);
+    if (refusal !== undefined) throw refusal;
+    return this.nsp.adapter.addAll(this.id, list);
+  }
+
+  /** Whether `join(room)` would succeed now. */
+  canJoin(room: Room): boolean {
+    return this.#joinRefusal([room]) === undefined;
+  }
+
+  /** Why joining `rooms` is refused, or undefined when it is allowed. */
+  #joinRefusal(rooms: readonly Room[]): TuttiError | undefined {
+    const policy = this.joinPolicy;
+    const current = this.nsp.adapter.socketRooms(this.id);
+    let added = 0;
+    for (const room of rooms) {
+      if (room === this.id || current?.has(room)) continue;
+      if (policy !== undefined && !policy(room)) {
+        return new TuttiError("JOIN_NOT_ALLOWED", `socket ${this.id} may not join room ${JSON.stringify(room)}`);
+      }
+      added++;
+    }
+    if (added === 0) return undefined;
+    // the socket's own room is not counted
+    const limit = this.nsp.server.options.maxRoomsPerSocket;
+    const inRooms = (current?.size ?? 0) - (current?.has(this.id) ? 1 : 0);
+    if (inRooms + added <= limit) return undefined;
+    return new TuttiError("ROOM_LIMIT_EXCEEDED", `socket ${this.id} is in ${inRooms} rooms; the limit is ${limit}`);
   }
 
   leave(rooms: Room | readonly Room[]): Promise<void> | void {
@@ -354,6 +433,18 @@ export class Socket<
     return this;
   }
 
+  /**
+   * Tutti extension: disconnects this socket as `disconnect()` does (the client sees
+   * "io server disconnect"), but its "disconnecting" and "disconnect" listeners get `reason`.
+   * The guards use it for "token expired" and "rate limited".
+   */
+  disconnectFor(reason: DisconnectReason, description?: unknown): this {
+    if (this.#state !== State.Connected) return this;
+    this.#packet({ type: SocketPacketType.DISCONNECT, nsp: this.nsp.name }, {});
+    this.onClose(reason, description);
+    return this;
+  }
+
   // ---- AdapterSocket ----
 
   deliver(message: EncodedMessage, flags: BroadcastFlags): void {
@@ -362,11 +453,12 @@ export class Socket<
   }
 
   expectAck(id: number, callback: (...args: unknown[]) => void): void {
+    this.#acks ??= new Map();
     this.#acks.set(id, callback);
   }
 
   cancelAck(id: number): void {
-    this.#acks.delete(id);
+    this.#acks?.delete(id);
   }
 
   // ---- called by the client and the namespace ----
@@ -416,7 +508,7 @@ export class Socket<
 
   #onEvent(args: unknown[], id: number | undefined): void {
     if (id !== undefined) args.push(this.#ackFunction(id));
-    this.#anyListeners.call(this, args);
+    this.#anyListeners?.call(this, args);
     const fns = this.#fns;
     if (fns === undefined || fns.length === 0) {
       this.#dispatch(args);
@@ -445,9 +537,9 @@ export class Socket<
   }
 
   #onAck(id: number, args: unknown[]): void {
-    const ack = this.#acks.get(id);
+    const ack = this.#acks?.get(id);
     if (ack === undefined) return;
-    this.#acks.delete(id);
+    this.#acks?.delete(id);
     ack.apply(this, args);
   }
 
@@ -461,12 +553,13 @@ export class Socket<
   }
 
   #registerAck(id: number, ack: (...args: unknown[]) => void, timeout: number | undefined): void {
+    this.#acks ??= new Map();
     if (timeout === undefined) {
       this.#acks.set(id, ack);
       return;
     }
     const timer = setTimeout(() => {
-      this.#acks.delete(id);
+      this.#acks?.delete(id);
       ack.call(this, new Error("operation has timed out"));
     }, timeout);
     this.#acks.set(id, (...args: unknown[]) => {
@@ -476,7 +569,7 @@ export class Socket<
   }
 
   #notifyOutgoing(data: readonly unknown[]): void {
-    this.#anyOutgoingListeners.call(this, data);
+    this.#anyOutgoingListeners?.call(this, data);
   }
 
   #packet(packet: SocketPacket, flags: BroadcastFlags): void {

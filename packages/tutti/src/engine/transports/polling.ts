@@ -9,6 +9,8 @@ import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "../tr
 export interface PollingLimits {
   maxHttpBufferSize: number;
   httpCompression: false | { threshold: number };
+  /** Grace a response written before close gets to reach the client before its socket is destroyed. */
+  pingTimeout: number;
 }
 
 const NOOP = encodePayloadPacket({ type: "noop" });
@@ -37,7 +39,10 @@ export class PollingTransport implements Transport {
   handler: TransportHandler = NO_HANDLER;
   readonly #limits: PollingLimits;
   #get: PendingGet | undefined;
-  #postActive = false;
+  /** The POST being received (at most one), destroyed if the session closes before it ends. */
+  #post: IncomingMessage | undefined;
+  /** The last response written, which may still be on its way when the session closes. */
+  #lastResponse: ServerResponse | undefined;
   #closed = false;
   /** Set once the client has probed a WebSocket: GETs are answered with a noop from then on. */
   #upgrading = false;
@@ -75,6 +80,7 @@ export class PollingTransport implements Transport {
     const pending: PendingGet = { req, res, headers };
     this.#get = pending;
     res.on("close", () => {
+      if (this.#lastResponse === res) this.#lastResponse = undefined;
       if (this.#get === pending) {
         this.#get = undefined;
         if (!res.writableFinished) this.handler.onTransportError("polling GET closed prematurely");
@@ -88,7 +94,7 @@ export class PollingTransport implements Transport {
   }
 
   #onData(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders): void {
-    if (this.#postActive) {
+    if (this.#post !== undefined) {
       sendHttpError(res, "BAD_REQUEST", headers);
       this.handler.onTransportError("overlapping polling POST");
       return;
@@ -107,12 +113,12 @@ export class PollingTransport implements Transport {
       req.resume();
       return;
     }
-    this.#postActive = true;
+    this.#post = req;
     const chunks: Buffer[] = [];
     let length = 0;
     let refused = false;
     const done = (): void => {
-      this.#postActive = false;
+      if (this.#post === req) this.#post = undefined;
     };
     req.on("data", (chunk: Buffer) => {
       if (refused) return;
@@ -191,6 +197,19 @@ export class PollingTransport implements Transport {
     if (this.#get !== undefined) this.#write([mode === "client" ? NOOP : CLOSE], undefined);
     this.#closed = true;
     this.handler = NO_HANDLER;
+    // A POST still arriving has nobody to deliver to: its connection goes, as in engine.io.
+    if (this.#post !== undefined) {
+      this.#post.destroy();
+      this.#post = undefined;
+    }
+    // A response the client does not read must not hold its socket and bytes forever.
+    const last = this.#lastResponse;
+    this.#lastResponse = undefined;
+    if (last !== undefined && !last.writableFinished && !last.destroyed) {
+      const timer = setTimeout(() => last.destroy(), this.#limits.pingTimeout);
+      timer.unref();
+      last.once("close", () => clearTimeout(timer));
+    }
   }
 
   #write(records: readonly string[], callbacks: Array<() => void> | undefined, compress = false): void {
@@ -198,6 +217,7 @@ export class PollingTransport implements Transport {
     if (pending === undefined) return;
     this.#get = undefined;
     const { req, res, headers } = pending;
+    this.#lastResponse = res;
     const payload = records.length === 1 ? (records[0] as string) : records.join(RECORD_SEPARATOR);
     const body = Buffer.from(payload, "utf8");
     const out: OutgoingHttpHeaders = {

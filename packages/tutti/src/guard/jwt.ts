@@ -1,0 +1,312 @@
+import { createPublicKey } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import {
+  type CryptoKey,
+  createRemoteJWKSet,
+  errors,
+  type JWK,
+  type JWSAlgorithm,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  jwtVerify,
+  type KeyObject,
+  type RemoteJWKSetOptions,
+} from "jose";
+import { DisconnectReasons, type GuardCode } from "../errors.js";
+import type { Event } from "../server/index.js";
+import {
+  type AnySocket,
+  ackOf,
+  asSocket,
+  type Guard,
+  GuardEvents,
+  guardDisconnect,
+  invalidOption,
+  type RefreshAccepted,
+  refuseEvent,
+  writeData,
+} from "./guard.js";
+import { GuardError, GuardMessages, type GuardRefusal } from "./guard-error.js";
+import { type BucketOptions, checkBucketOptions, TokenBucket } from "./token-bucket.js";
+import { type TokenSourceOptions, tokenReader } from "./token-source.js";
+
+export interface JwtOptions extends TokenSourceOptions {
+  /** An HMAC secret (HS256 by default). At least 32 bytes: RFC 7518 §3.2 requires a key as long as the hash. */
+  secret?: string | Uint8Array;
+  /** A public key: a PEM string (SPKI or X.509 certificate), a JWK, a KeyObject or a CryptoKey. */
+  publicKey?: string | JWK | KeyObject | CryptoKey;
+  /** A JWKS URL, fetched and cached by jose's `createRemoteJWKSet` (`jwksOptions` are passed on). */
+  jwksUrl?: string | URL;
+  jwksOptions?: RemoteJWKSetOptions;
+  /**
+   * The accepted `alg` values. Default `["HS256"]` with `secret`; with `publicKey` or `jwksUrl`,
+   * the RSA, RSA-PSS, ECDSA and EdDSA algorithms (never an HMAC one): set the one your issuer uses.
+   */
+  algorithms?: readonly JWSAlgorithm[];
+  /** Required `iss`, one of these. */
+  issuer?: string | readonly string[];
+  /** Required `aud`, one of these. */
+  audience?: string | readonly string[];
+  /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`; the expiry disconnect waits as long. Default 0. */
+  clockTolerance?: number;
+  /** Claims that must be present, e.g. `["exp", "sub"]`. Default none. */
+  requiredClaims?: readonly string[];
+  /** The oldest `iat` accepted, e.g. "1h" or seconds. Default none. */
+  maxTokenAge?: number | string;
+  /** The verified claims go to `socket.data[claimsKey]`. Default "claims". */
+  claimsKey?: string;
+  /** Whether clients may send a fresh token with `tutti:refresh`. Default true. */
+  refresh?: boolean;
+  /** Each socket's `tutti:refresh` budget. Default `{burst: 5, perSecond: 0.1}`. */
+  refreshRate?: BucketOptions;
+  /** Milliseconds before `exp` at which `tutti:token-expiring` is emitted; false for never. Default 30000. */
+  refreshWarning?: number | false;
+  /** Longer tokens are refused without being parsed. Default 8192. */
+  maxTokenLength?: number;
+}
+
+export const JWT_DEFAULTS = {
+  claimsKey: "claims",
+  refreshRate: { burst: 5, perSecond: 0.1 },
+  refreshWarning: 30_000,
+  maxTokenLength: 8192,
+} as const;
+
+const ASYMMETRIC: readonly JWSAlgorithm[] = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+];
+
+/** setTimeout's longest delay; a later deadline is reached in several steps. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+type Verify = (token: string) => Promise<JWTPayload>;
+
+/**
+ * Authenticates sockets with a JWT (verified by `jose`): a socket without a valid token is
+ * refused with CONNECT_ERROR `{message, data: {code}}` (AUTH_REQUIRED, AUTH_INVALID,
+ * AUTH_EXPIRED, AUTH_UNAVAILABLE); an admitted one has its claims in `socket.data.claims`. At
+ * `exp` the socket gets `tutti:disconnect` `{code: "AUTH_EXPIRED"}` and is disconnected with
+ * reason "token expired", unless its client sent a fresh token first (`tutti:refresh`, see
+ * docs/guards.md). Its one timer per socket is unref'd and cleared on disconnect.
+ */
+export function jwt(options: JwtOptions): Guard {
+  const { verify, remote } = createVerify(options);
+  const readToken = tokenReader(options);
+  const claimsKey = options.claimsKey ?? JWT_DEFAULTS.claimsKey;
+  const refresh = options.refresh ?? true;
+  const refreshRate = options.refreshRate ?? JWT_DEFAULTS.refreshRate;
+  checkBucketOptions("jwt.refreshRate", refreshRate);
+  const warning = options.refreshWarning ?? JWT_DEFAULTS.refreshWarning;
+  if (warning !== false && !(Number.isFinite(warning) && warning >= 0)) {
+    throw invalidOption("jwt", "refreshWarning must be a number of milliseconds >= 0, or false");
+  }
+  const maxLength = options.maxTokenLength ?? JWT_DEFAULTS.maxTokenLength;
+  if (!Number.isSafeInteger(maxLength) || maxLength < 1)
+    throw invalidOption("jwt", "maxTokenLength must be a positive integer");
+  const tolerance = options.clockTolerance ?? 0;
+  if (!(Number.isFinite(tolerance) && tolerance >= 0))
+    throw invalidOption("jwt", "clockTolerance must be seconds >= 0");
+  const toleranceMs = tolerance * 1000;
+
+  // Sockets admitted but not yet connected: their timers start at "connection", so a socket that
+  // a later middleware refuses never has one. One "connection" listener per namespace.
+  const admitted = new WeakMap<AnySocket, TokenSession>();
+  const watched = new WeakSet<object>();
+  const onConnection = (socket: AnySocket): void => {
+    const session = admitted.get(socket);
+    if (session === undefined) return;
+    admitted.delete(socket);
+    session.start();
+  };
+
+  const check = async (token: string | undefined): Promise<JWTPayload> => {
+    if (token === undefined) throw GuardError.of("AUTH_REQUIRED");
+    if (token.length > maxLength) throw GuardError.of("AUTH_INVALID", "Token too long");
+    try {
+      return await verify(token);
+    } catch (err) {
+      throw GuardError.of(classify(err, remote), undefined, { cause: err });
+    }
+  };
+
+  return (typed, next) => {
+    const socket = asSocket(typed);
+    check(readToken(socket.handshake))
+      .then((claims) => {
+        writeData(socket, claimsKey, claims);
+        const session = new TokenSession(socket, claims, claimsKey, warning, toleranceMs);
+        if (refresh) {
+          let bucket: TokenBucket | undefined;
+          socket.use((event, nextEvent) => {
+            if (event[0] !== GuardEvents.REFRESH) return nextEvent();
+            bucket ??= new TokenBucket(refreshRate, () => performance.now());
+            if (!bucket.tryTake()) {
+              refuseEvent(socket, event, nextEvent, {
+                code: "RATE_LIMITED",
+                message: GuardMessages.RATE_LIMITED,
+                retryAfterMs: bucket.msUntil(),
+              });
+              return;
+            }
+            session.refresh(event, nextEvent, check);
+          });
+        }
+        admitted.set(socket, session);
+        if (!watched.has(socket.nsp)) {
+          watched.add(socket.nsp);
+          socket.nsp.on("connection", onConnection);
+        }
+        next();
+      }, next)
+      // a bug above must not become an unhandled rejection: refuse the socket instead
+      .catch((err: unknown) => next(err instanceof Error ? err : new Error(String(err))));
+  };
+}
+
+/** One socket's token: its expiry timer and its refreshes. */
+class TokenSession {
+  readonly #socket: AnySocket;
+  #claims: JWTPayload;
+  readonly #claimsKey: string;
+  readonly #warning: number | false;
+  readonly #toleranceMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #warned = false;
+  /** Refreshes started, and the latest one applied: a slow verification never undoes a newer one. */
+  #started = 0;
+  #applied = 0;
+
+  constructor(socket: AnySocket, claims: JWTPayload, claimsKey: string, warning: number | false, toleranceMs: number) {
+    this.#socket = socket;
+    this.#claims = claims;
+    this.#claimsKey = claimsKey;
+    this.#warning = warning;
+    this.#toleranceMs = toleranceMs;
+  }
+
+  start(): void {
+    if (!this.#socket.connected) return;
+    this.#socket.once("disconnect", () => this.#clear());
+    this.#arm();
+  }
+
+  refresh(event: Event, next: (err?: Error) => void, check: (token: string | undefined) => Promise<JWTPayload>): void {
+    const ack = ackOf(event);
+    const arg = event[1];
+    const token =
+      typeof arg === "string"
+        ? arg
+        : typeof arg === "object" && arg !== null && typeof (arg as { token?: unknown }).token === "string"
+          ? (arg as { token: string }).token
+          : undefined;
+    const generation = ++this.#started;
+    check(token === "" ? undefined : token).then(
+      (claims) => {
+        if (!this.#socket.connected) return;
+        if (claims.sub !== this.#claims.sub) {
+          refuseEvent(this.#socket, event, next, { code: "AUTH_INVALID", message: "Token subject does not match" });
+          return;
+        }
+        if (generation > this.#applied) {
+          this.#applied = generation;
+          this.#claims = claims;
+          writeData(this.#socket, this.#claimsKey, claims);
+          this.#warned = false;
+          this.#arm();
+        }
+        const accepted: RefreshAccepted = claims.exp === undefined ? { ok: true } : { ok: true, exp: claims.exp };
+        ack?.(accepted);
+      },
+      (err: GuardError) => {
+        if (this.#socket.connected) refuseEvent(this.#socket, event, next, err.refusal, err.cause);
+      },
+    );
+  }
+
+  #clear(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One timer: to the warning if it is still due, else to the expiry. */
+  #arm(): void {
+    this.#clear();
+    const exp = this.#claims.exp;
+    if (typeof exp !== "number" || !this.#socket.connected) return;
+    const expireAt = exp * 1000 + this.#toleranceMs;
+    const warnAt = this.#warning === false || this.#warned ? undefined : exp * 1000 - this.#warning;
+    const target = warnAt !== undefined && warnAt < expireAt ? warnAt : expireAt;
+    const delay = Math.min(Math.max(target - Date.now(), 0), MAX_DELAY);
+    this.#timer = setTimeout(() => this.#fire(expireAt, warnAt), delay);
+    this.#timer.unref();
+  }
+
+  #fire(expireAt: number, warnAt: number | undefined): void {
+    this.#timer = undefined;
+    if (!this.#socket.connected) return;
+    const now = Date.now();
+    if (now >= expireAt) {
+      const refusal: GuardRefusal = { code: "AUTH_EXPIRED", message: GuardMessages.AUTH_EXPIRED };
+      guardDisconnect(this.#socket, refusal, DisconnectReasons.TOKEN_EXPIRED);
+      return;
+    }
+    if (warnAt !== undefined && now >= warnAt && !this.#warned) {
+      this.#warned = true;
+      const exp = this.#claims.exp as number;
+      this.#socket.emit(GuardEvents.TOKEN_EXPIRING, { exp, expiresInMs: Math.max(exp * 1000 - now, 0) });
+    }
+    this.#arm();
+  }
+}
+
+function createVerify(options: JwtOptions): { verify: Verify; remote: boolean } {
+  const given = [options.secret, options.publicKey, options.jwksUrl].filter((k) => k !== undefined).length;
+  if (given !== 1) throw invalidOption("jwt", "give exactly one of secret, publicKey and jwksUrl");
+  const claims: JWTVerifyOptions = {
+    issuer: options.issuer as string | string[] | undefined,
+    audience: options.audience as string | string[] | undefined,
+    clockTolerance: options.clockTolerance,
+    requiredClaims: options.requiredClaims as string[] | undefined,
+    maxTokenAge: options.maxTokenAge,
+  };
+  if (options.secret !== undefined) {
+    const secret = typeof options.secret === "string" ? new TextEncoder().encode(options.secret) : options.secret;
+    if (secret.byteLength < 32) throw invalidOption("jwt", "secret must be at least 32 bytes (RFC 7518 §3.2)");
+    const verifyOptions = { ...claims, algorithms: [...(options.algorithms ?? ["HS256"])] };
+    return { verify: async (token) => (await jwtVerify(token, secret, verifyOptions)).payload, remote: false };
+  }
+  const verifyOptions = { ...claims, algorithms: [...(options.algorithms ?? ASYMMETRIC)] };
+  if (options.publicKey !== undefined) {
+    const key = typeof options.publicKey === "string" ? createPublicKey(options.publicKey) : options.publicKey;
+    return { verify: async (token) => (await jwtVerify(token, key, verifyOptions)).payload, remote: false };
+  }
+  const url = options.jwksUrl instanceof URL ? options.jwksUrl : new URL(options.jwksUrl as string);
+  const jwks: JWTVerifyGetKey = createRemoteJWKSet(url, options.jwksOptions);
+  return { verify: async (token) => (await jwtVerify(token, jwks, verifyOptions)).payload, remote: true };
+}
+
+/** jose's errors, as the few codes a client can act on; its own text stays on the server (as `cause`). */
+function classify(err: unknown, remote: boolean): GuardCode {
+  if (err instanceof errors.JWTExpired) return "AUTH_EXPIRED";
+  if (remote) {
+    // the key set could not be fetched or read: the token may well be good, so try again later
+    const unreachable =
+      !(err instanceof errors.JOSEError) ||
+      err instanceof errors.JWKSTimeout ||
+      err instanceof errors.JWKSInvalid ||
+      err.code === "ERR_JOSE_GENERIC";
+    if (unreachable) return "AUTH_UNAVAILABLE";
+  }
+  return "AUTH_INVALID";
+}

@@ -1,0 +1,99 @@
+import { performance } from "node:perf_hooks";
+import { DisconnectReasons } from "../errors.js";
+import type { Event } from "../server/index.js";
+import { asSocket, type Guard, guardDisconnect, refuseEvent } from "./guard.js";
+import { GuardMessages } from "./guard-error.js";
+import { type BucketOptions, checkBucketOptions, TokenBucket } from "./token-bucket.js";
+
+export interface RateLimitOptions {
+  /** One bucket per socket that every event takes a token from; `false` for none. Default `{burst: 50, perSecond: 20}`. */
+  perSocket?: BucketOptions | false;
+  /** A bucket per socket for each named event, on top of `perSocket`. Default none. */
+  perEvent?: Readonly<Record<string, BucketOptions>>;
+  /**
+   * Refused events that disconnect the socket ("rate limited") when they come faster than
+   * `disconnectAfter` per `disconnectWindowMs`; `false` to never disconnect. Default 100.
+   */
+  disconnectAfter?: number | false;
+  /** See `disconnectAfter`. Default 10000 (so by default: more than 100 refusals in 10 s, sustained past 10 a second). */
+  disconnectWindowMs?: number;
+  /** A monotonic clock in milliseconds, for tests. Default `performance.now`. */
+  now?: () => number;
+}
+
+export const RATE_LIMIT_DEFAULTS = {
+  perSocket: { burst: 50, perSecond: 20 },
+  disconnectAfter: 100,
+  disconnectWindowMs: 10_000,
+} as const;
+
+/**
+ * Limits the events each socket sends with token buckets. A refused event never reaches its
+ * handler; its ack, if any, gets `{code: "RATE_LIMITED", message, retryAfterMs}`. Refusals are
+ * counted in a leaky bucket that holds `disconnectAfter` and drains at `disconnectAfter` per
+ * `disconnectWindowMs`: the refusal that fills it disconnects the socket with reason "rate
+ * limited", after a `tutti:disconnect` event. A client that backs off when told is never
+ * disconnected; one that keeps flooding is. Per-socket state is two or three numbers per bucket,
+ * no timers, and lives on the socket's own middleware.
+ */
+export function rateLimit(options: RateLimitOptions = {}): Guard {
+  const perSocket = options.perSocket === undefined ? RATE_LIMIT_DEFAULTS.perSocket : options.perSocket;
+  if (perSocket !== false) checkBucketOptions("rateLimit.perSocket", perSocket);
+  const perEvent = new Map<string, BucketOptions>();
+  for (const [name, bucket] of Object.entries(options.perEvent ?? {})) {
+    checkBucketOptions(`rateLimit.perEvent[${JSON.stringify(name)}]`, bucket);
+    perEvent.set(name, bucket);
+  }
+  const disconnectAfter =
+    options.disconnectAfter === undefined ? RATE_LIMIT_DEFAULTS.disconnectAfter : options.disconnectAfter;
+  const windowMs = options.disconnectWindowMs ?? RATE_LIMIT_DEFAULTS.disconnectWindowMs;
+  const strikes: BucketOptions | undefined =
+    disconnectAfter === false ? undefined : { burst: disconnectAfter, perSecond: (disconnectAfter * 1000) / windowMs };
+  if (strikes !== undefined) checkBucketOptions("rateLimit.disconnectAfter/disconnectWindowMs", strikes);
+  const now = options.now ?? (() => performance.now());
+
+  return (typed, next) => {
+    const socket = asSocket(typed);
+    const socketBucket = perSocket === false ? undefined : new TokenBucket(perSocket, now);
+    // created on first use: a socket that never sends a listed event, or is never refused, has none
+    let eventBuckets: Map<string, TokenBucket> | undefined;
+    let strikeBucket: TokenBucket | undefined;
+
+    socket.use((event: Event, nextEvent) => {
+      let eventBucket: TokenBucket | undefined;
+      if (perEvent.size > 0) {
+        const name = String(event[0]);
+        eventBucket = eventBuckets?.get(name);
+        const spec = eventBucket === undefined ? perEvent.get(name) : undefined;
+        if (spec !== undefined) {
+          eventBucket = new TokenBucket(spec, now);
+          eventBuckets ??= new Map();
+          eventBuckets.set(name, eventBucket);
+        }
+      }
+      const waitMs = Math.max(socketBucket?.msUntil() ?? 0, eventBucket?.msUntil() ?? 0);
+      if (waitMs === 0) {
+        socketBucket?.tryTake();
+        eventBucket?.tryTake();
+        nextEvent();
+        return;
+      }
+      refuseEvent(socket, event, nextEvent, {
+        code: "RATE_LIMITED",
+        message: GuardMessages.RATE_LIMITED,
+        retryAfterMs: waitMs,
+      });
+      if (strikes === undefined) return;
+      strikeBucket ??= new TokenBucket(strikes, now);
+      strikeBucket.tryTake();
+      if (strikeBucket.tokens < 1) {
+        guardDisconnect(
+          socket,
+          { code: "RATE_LIMITED", message: GuardMessages.RATE_LIMITED },
+          DisconnectReasons.RATE_LIMITED,
+        );
+      }
+    });
+    next();
+  };
+}

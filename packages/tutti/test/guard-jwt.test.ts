@@ -1,0 +1,452 @@
+/**
+ * The `jwt` guard through the official client: what the client sees (connect_error message and
+ * data.code, tutti:* events, acks, "io server disconnect") and what the app sees (socket.data,
+ * handlers, disconnect reasons). Tokens are real jose tokens; the JWKS is served over loopback.
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, test } from "node:test";
+import { exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import type { Socket as ClientSocket } from "socket.io-client";
+import {
+  GuardError,
+  GuardEvents,
+  type JwtOptions,
+  jwt,
+  type Socket as ServerSocket,
+  TuttiError,
+} from "../src/index.js";
+import { cleanupsAfterEach } from "./guard-helpers.js";
+import { connected, type RunningIo, startIo, type TransportMode, waitFor } from "./sio-helpers.js";
+
+const cleanups = cleanupsAfterEach();
+
+const SECRET = new TextEncoder().encode("a-test-secret-that-is-32-bytes-long!");
+const OTHER_SECRET = new TextEncoder().encode("another-secret-that-is-32-bytes-long");
+
+type Key = Parameters<SignJWT["sign"]>[0];
+
+interface SignOptions {
+  key?: Key;
+  alg?: string;
+  kid?: string;
+  /** Seconds from now (may be negative), or none. */
+  expiresIn?: number | null;
+}
+
+/** Signs `claims` (sub "ada" unless given) with the test secret and HS256 unless told otherwise. */
+function sign(claims: JWTPayload = {}, opts: SignOptions = {}): Promise<string> {
+  const token = new SignJWT({ sub: "ada", ...claims })
+    .setProtectedHeader({ alg: opts.alg ?? "HS256", ...(opts.kid === undefined ? {} : { kid: opts.kid }) })
+    .setIssuedAt();
+  const expiresIn = opts.expiresIn === undefined ? 3600 : opts.expiresIn;
+  if (expiresIn !== null) token.setExpirationTime(Math.floor(Date.now() / 1000) + expiresIn);
+  return token.sign(opts.key ?? SECRET);
+}
+
+/** A Tutti server with `jwt(options)` on "/"; the app's connections are recorded. */
+async function start(
+  options: JwtOptions,
+  mode: TransportMode = "websocket",
+): Promise<RunningIo & { sockets: ServerSocket[] }> {
+  const s = await startIo({}, mode);
+  cleanups.push(() => s.close());
+  s.io.use(jwt(options));
+  const sockets: ServerSocket[] = [];
+  s.io.on("connection", (socket) => {
+    sockets.push(socket);
+    socket.on("ping", (ack: (v: string) => void) => ack("pong"));
+  });
+  return Object.assign(s, { sockets });
+}
+
+/** `waitFor` whose promise never becomes an unhandled rejection when a test fails first. */
+function next<T extends unknown[] = unknown[]>(emitter: unknown, event: string, limitMs = 10_000): Promise<T> {
+  const promise = waitFor<T>(emitter as Parameters<typeof waitFor>[0], event, limitMs);
+  promise.catch(() => {});
+  return promise;
+}
+
+type ConnectError = Error & { data?: { code?: string } };
+
+/** Connects and expects a refusal: resolves with the connect_error. */
+async function refusal(client: ClientSocket): Promise<ConnectError> {
+  const [err] = await next<[ConnectError]>(client, "connect_error");
+  return err;
+}
+
+async function connect(
+  s: RunningIo & { sockets: ServerSocket[] },
+  opts: Parameters<RunningIo["client"]>[1],
+  mode?: TransportMode,
+): Promise<{ client: ClientSocket; server: ServerSocket }> {
+  const serverSide = next<[ServerSocket]>(s.io, "connection");
+  const client = s.client("/", opts, mode);
+  const [, [server]] = await Promise.all([connected(client), serverSide]);
+  return { client, server };
+}
+
+function claimsOf(socket: ServerSocket): JWTPayload {
+  return (socket.data as { claims: JWTPayload }).claims;
+}
+
+describe("jwt: the handshake", () => {
+  test("a valid token connects, and its claims are in socket.data.claims", async () => {
+    const s = await start({ secret: SECRET });
+    const token = await sign({ role: "admin" });
+    const { client, server } = await connect(s, { auth: { token } });
+    assert.equal(claimsOf(server).sub, "ada");
+    assert.equal(claimsOf(server).role, "admin");
+    assert.equal(await client.timeout(5000).emitWithAck("ping"), "pong");
+  });
+
+  test("no token: connect_error 'Authentication required' / AUTH_REQUIRED, and the app never sees the socket", async () => {
+    const s = await start({ secret: SECRET });
+    const err = await refusal(s.client("/", { auth: {} }));
+    assert.equal(err.message, "Authentication required");
+    assert.deepEqual(err.data, { code: "AUTH_REQUIRED" });
+    const empty = await refusal(s.client("/", { auth: { token: "" } }));
+    assert.equal(empty.data?.code, "AUTH_REQUIRED");
+    const notString = await refusal(s.client("/", { auth: { token: 42 } }));
+    assert.equal(notString.data?.code, "AUTH_REQUIRED");
+    assert.equal(s.sockets.length, 0);
+  });
+
+  test("a malformed token, a bad signature, an oversized token: AUTH_INVALID with a short message", async () => {
+    const s = await start({ secret: SECRET });
+    for (const token of ["not.a.jwt", "garbage", await sign({}, { key: OTHER_SECRET }), `${"x".repeat(9000)}`]) {
+      const err = await refusal(s.client("/", { auth: { token } }));
+      assert.equal(err.data?.code, "AUTH_INVALID", token.slice(0, 20));
+      assert.ok(err.message === "Invalid token" || err.message === "Token too long", err.message);
+    }
+    assert.equal(s.sockets.length, 0);
+  });
+
+  test("an expired token: AUTH_EXPIRED", async () => {
+    const s = await start({ secret: SECRET });
+    const err = await refusal(s.client("/", { auth: { token: await sign({}, { expiresIn: -60 }) } }));
+    assert.equal(err.message, "Token expired");
+    assert.deepEqual(err.data, { code: "AUTH_EXPIRED" });
+  });
+
+  test("clockTolerance admits a token that expired within it", async () => {
+    const s = await start({ secret: SECRET, clockTolerance: 120 });
+    await connect(s, { auth: { token: await sign({}, { expiresIn: -60 }) } });
+  });
+
+  test("issuer and audience are checked: a wrong one is AUTH_INVALID", async () => {
+    const s = await start({ secret: SECRET, issuer: "https://auth.example", audience: "chat" });
+    await connect(s, { auth: { token: await sign({ iss: "https://auth.example", aud: "chat" }) } });
+    for (const claims of [
+      { iss: "https://evil.example", aud: "chat" },
+      { iss: "https://auth.example", aud: "mail" },
+      {},
+    ]) {
+      const err = await refusal(s.client("/", { auth: { token: await sign(claims) } }));
+      assert.equal(err.data?.code, "AUTH_INVALID", JSON.stringify(claims));
+    }
+  });
+
+  test("requiredClaims: a token without exp is refused when exp is required", async () => {
+    const s = await start({ secret: SECRET, requiredClaims: ["exp"] });
+    const err = await refusal(s.client("/", { auth: { token: await sign({}, { expiresIn: null }) } }));
+    assert.equal(err.data?.code, "AUTH_INVALID");
+  });
+
+  test("a wrong algorithm is AUTH_INVALID: HS512 when HS256 is expected, an RS256 token against a secret", async () => {
+    const s = await start({ secret: SECRET });
+    const hs512 = await sign({}, { alg: "HS512" });
+    assert.equal((await refusal(s.client("/", { auth: { token: hs512 } }))).data?.code, "AUTH_INVALID");
+    const { privateKey } = await generateKeyPair("RS256");
+    const rs256 = await sign({}, { alg: "RS256", key: privateKey });
+    assert.equal((await refusal(s.client("/", { auth: { token: rs256 } }))).data?.code, "AUTH_INVALID");
+    // an unsecured token ("alg": "none") never passes
+    const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from('{"sub":"ada"}').toString("base64url")}.`;
+    assert.equal((await refusal(s.client("/", { auth: { token: none } }))).data?.code, "AUTH_INVALID");
+  });
+
+  test("the token from the Authorization header (Bearer), over polling and WebSocket", async () => {
+    const s = await start({ secret: SECRET, from: ["header"] });
+    const token = await sign();
+    for (const mode of ["polling", "websocket"] as const) {
+      const { server } = await connect(s, { extraHeaders: { Authorization: `Bearer ${token}` } }, mode);
+      assert.equal(claimsOf(server).sub, "ada");
+    }
+    // the auth payload is not a source here
+    const err = await refusal(s.client("/", { auth: { token } }));
+    assert.equal(err.data?.code, "AUTH_REQUIRED");
+  });
+
+  test("the token from a cookie, and sources tried in order", async () => {
+    const s = await start({ secret: SECRET, from: ["auth", "cookie"], cookie: "session" });
+    const fromCookie = await sign({ via: "cookie" });
+    const fromAuth = await sign({ via: "auth" });
+    const a = await connect(s, { extraHeaders: { cookie: `theme=dark; session=${fromCookie}` } }, "polling");
+    assert.equal(claimsOf(a.server).via, "cookie");
+    const b = await connect(s, { auth: { token: fromAuth }, extraHeaders: { cookie: `session=${fromCookie}` } });
+    assert.equal(claimsOf(b.server).via, "auth");
+  });
+
+  test("a custom token reader and claimsKey", async () => {
+    const s = await start({
+      secret: SECRET,
+      token: (handshake) => {
+        const value = handshake.query.access_token;
+        return typeof value === "string" ? value : undefined;
+      },
+      claimsKey: "user",
+    });
+    const { server } = await connect(s, { query: { access_token: await sign() } });
+    assert.equal((server.data as { user: JWTPayload }).user.sub, "ada");
+  });
+
+  test("RS256 with a PEM public key, ES256 with a CryptoKey", async () => {
+    const rsa = await generateKeyPair("RS256");
+    const s = await start({ publicKey: await exportSPKI(rsa.publicKey), algorithms: ["RS256"] });
+    const { server } = await connect(s, { auth: { token: await sign({}, { alg: "RS256", key: rsa.privateKey }) } });
+    assert.equal(claimsOf(server).sub, "ada");
+    // an HS256 token signed with the public key's PEM as secret (the classic confusion) is refused
+    const pem = new TextEncoder().encode(await exportSPKI(rsa.publicKey));
+    const confused = await sign({}, { alg: "HS256", key: pem });
+    assert.equal((await refusal(s.client("/", { auth: { token: confused } }))).data?.code, "AUTH_INVALID");
+
+    const ec = await generateKeyPair("ES256");
+    const s2 = await start({ publicKey: ec.publicKey });
+    await connect(s2, { auth: { token: await sign({}, { alg: "ES256", key: ec.privateKey }) } });
+    const other = await generateKeyPair("ES256");
+    const forged = await sign({}, { alg: "ES256", key: other.privateKey });
+    assert.equal((await refusal(s2.client("/", { auth: { token: forged } }))).data?.code, "AUTH_INVALID");
+  });
+
+  test("a JWKS served over HTTP: keys by kid; an unknown kid is AUTH_INVALID", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+    const jwks = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    const s = await start({ jwksUrl: `${jwks.url}/.well-known/jwks.json`, algorithms: ["ES256"] });
+    const { server } = await connect(s, {
+      auth: { token: await sign({}, { alg: "ES256", key: privateKey, kid: "k1" }) },
+    });
+    assert.equal(claimsOf(server).sub, "ada");
+    const unknown = await sign({}, { alg: "ES256", key: privateKey, kid: "k2" });
+    assert.equal((await refusal(s.client("/", { auth: { token: unknown } }))).data?.code, "AUTH_INVALID");
+    assert.ok(jwks.requests() >= 1);
+  });
+
+  test("a JWKS endpoint that fails: AUTH_UNAVAILABLE (the client may retry later)", async () => {
+    const jwks = await serve((_req, res) => {
+      res.writeHead(500);
+      res.end();
+    });
+    const s = await start({ jwksUrl: jwks.url });
+    const { privateKey } = await generateKeyPair("ES256");
+    const err = await refusal(
+      s.client("/", { auth: { token: await sign({}, { alg: "ES256", key: privateKey, kid: "k1" }) } }),
+    );
+    assert.equal(err.message, "Token verification unavailable");
+    assert.deepEqual(err.data, { code: "AUTH_UNAVAILABLE" });
+  });
+
+  test("a guard on one namespace leaves the others alone", async () => {
+    const s = await startIo();
+    cleanups.push(() => s.close());
+    s.io.of("/secure").use(jwt({ secret: SECRET }));
+    s.io.of("/public");
+    const err = await refusal(s.client("/secure"));
+    assert.equal(err.data?.code, "AUTH_REQUIRED");
+    await connected(s.client("/public"));
+    await connected(s.client("/secure", { auth: { token: await sign() } }));
+  });
+
+  test("invalid options throw a TuttiError INVALID_OPTION", () => {
+    const invalid = (options: JwtOptions): void =>
+      assert.throws(
+        () => jwt(options),
+        (err: unknown) => err instanceof TuttiError && err.code === "INVALID_OPTION",
+      );
+    invalid({});
+    invalid({ secret: "short" });
+    invalid({ secret: SECRET, jwksUrl: "http://127.0.0.1/jwks" });
+    invalid({ secret: SECRET, refreshWarning: -1 });
+    invalid({ secret: SECRET, refreshRate: { burst: 0, perSecond: 1 } });
+    invalid({ secret: SECRET, from: ["query" as "auth"] });
+    invalid({ secret: SECRET, clockTolerance: -1 });
+    invalid({ secret: SECRET, maxTokenLength: 0 });
+  });
+});
+
+describe("jwt: expiry and refresh", () => {
+  /** A token that expires in 2 s at most (exp is in whole seconds), and the server's reasons. */
+  async function startShortLived(options: Partial<JwtOptions> = {}) {
+    const s = await start({ secret: SECRET, refreshWarning: 1500, ...options });
+    const reasons: string[] = [];
+    const appRefreshes: unknown[] = [];
+    s.io.on("connection", (socket) => {
+      socket.on("disconnect", (reason) => reasons.push(reason));
+      // the guard consumes tutti:refresh: this app handler must never run
+      socket.on(GuardEvents.REFRESH, (...args: unknown[]) => appRefreshes.push(args));
+    });
+    return { s, reasons, appRefreshes };
+  }
+
+  test("at exp the client gets tutti:token-expiring, then tutti:disconnect AUTH_EXPIRED, and 'io server disconnect'", async () => {
+    const { s, reasons } = await startShortLived();
+    const token = await sign({}, { expiresIn: 2 });
+    const client = s.client("/", { auth: { token } });
+    const expiring = next<[{ exp: number; expiresInMs: number }]>(client, GuardEvents.TOKEN_EXPIRING);
+    const told = next<[{ code: string; message: string }]>(client, GuardEvents.DISCONNECT);
+    const gone = next<[string]>(client, "disconnect");
+    await connected(client);
+    const [warning] = await expiring;
+    assert.equal(typeof warning.exp, "number");
+    assert.ok(warning.expiresInMs >= 0 && warning.expiresInMs <= 2000, String(warning.expiresInMs));
+    assert.deepEqual((await told)[0], { code: "AUTH_EXPIRED", message: "Token expired" });
+    assert.equal((await gone)[0], "io server disconnect");
+    assert.deepEqual(reasons, ["token expired"]);
+    assert.ok(Date.now() >= warning.exp * 1000, "disconnected before exp");
+  });
+
+  test("a refresh before exp keeps the socket past the original exp; the app never sees tutti:refresh", async () => {
+    const { s, reasons, appRefreshes } = await startShortLived();
+    const original = await sign({ role: "reader" }, { expiresIn: 2 });
+    const { client, server } = await connect(s, { auth: { token: original } });
+    // a control client with the same token and no refresh: its expiry marks the original exp
+    const control = (await connect(s, { auth: { token: original } })).client;
+    const controlGone = next<[string]>(control, "disconnect");
+    const gone: string[] = [];
+    client.on("disconnect", (reason) => gone.push(reason));
+
+    const fresh = await sign({ role: "writer" }, { expiresIn: 3600 });
+    const result = await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, { token: fresh });
+    assert.equal(result.ok, true);
+    assert.equal(typeof result.exp, "number");
+    assert.equal(claimsOf(server).role, "writer");
+
+    assert.equal((await controlGone)[0], "io server disconnect");
+    // the refreshed socket's timer would have fired with the control's: it is still there
+    assert.equal(await client.timeout(5000).emitWithAck("ping"), "pong");
+    assert.ok(client.connected);
+    assert.deepEqual(gone, []);
+    assert.deepEqual(reasons, ["token expired"]); // the control's only
+    assert.deepEqual(appRefreshes, []);
+  });
+
+  test("a refresh with the token as a plain string, and without an ack, is applied too", async () => {
+    const { s } = await startShortLived();
+    const { client, server } = await connect(s, { auth: { token: await sign({ n: 1 }) } });
+    const r = await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, await sign({ n: 2 }));
+    assert.equal(r.ok, true);
+    client.emit(GuardEvents.REFRESH, { token: await sign({ n: 3 }) });
+    assert.equal(await client.timeout(5000).emitWithAck("ping"), "pong");
+    // refreshes are verified asynchronously: wait until the last one lands
+    for (let i = 0; i < 200 && claimsOf(server).n !== 3; i++) await new Promise((r2) => setTimeout(r2, 10));
+    assert.equal(claimsOf(server).n, 3);
+  });
+
+  test("a failed refresh is acked with its code and changes nothing: the old token still expires", async () => {
+    const { s, reasons, appRefreshes } = await startShortLived({ refreshWarning: false });
+    const { client, server } = await connect(s, { auth: { token: await sign({ role: "reader" }, { expiresIn: 2 }) } });
+    const errors: GuardError[] = [];
+    server.on("error", (err) => errors.push(err as GuardError));
+    const told = next<[{ code: string }]>(client, GuardEvents.DISCONNECT);
+    const gone = next<[string]>(client, "disconnect");
+
+    const attempts: Array<[unknown, string, string?]> = [
+      ["not.a.token", "AUTH_INVALID"],
+      [await sign({}, { key: OTHER_SECRET }), "AUTH_INVALID"],
+      [await sign({}, { expiresIn: -60 }), "AUTH_EXPIRED"],
+      [await sign({ sub: "mallory" }), "AUTH_INVALID", "Token subject does not match"],
+      [{}, "AUTH_REQUIRED"],
+    ];
+    for (const [token, code, message] of attempts) {
+      const result = await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, token);
+      assert.equal(result.code, code, JSON.stringify(token));
+      if (message !== undefined) assert.equal(result.message, message);
+      assert.equal(result.ok, undefined);
+    }
+    assert.equal(claimsOf(server).role, "reader");
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      attempts.map((a) => a[1]),
+    );
+    assert.ok(errors.every((e) => e instanceof GuardError));
+
+    assert.deepEqual((await told)[0], { code: "AUTH_EXPIRED", message: "Token expired" });
+    assert.equal((await gone)[0], "io server disconnect");
+    assert.deepEqual(reasons, ["token expired"]);
+    assert.deepEqual(appRefreshes, []);
+  });
+
+  test("refreshes are rate-limited per socket (refreshRate)", async () => {
+    const { s } = await startShortLived({ refreshRate: { burst: 2, perSecond: 0.01 } });
+    const { client } = await connect(s, { auth: { token: await sign() } });
+    const fresh = await sign();
+    assert.equal((await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, fresh)).ok, true);
+    assert.equal((await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, fresh)).ok, true);
+    const third = await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, fresh);
+    assert.equal(third.code, "RATE_LIMITED");
+    assert.ok(third.retryAfterMs > 0);
+  });
+
+  test("on a dynamic namespace's children too: claims, expiry, reason", async () => {
+    const s = await startIo();
+    cleanups.push(() => s.close());
+    const parent = s.io.of(/^\/team-\d+$/);
+    parent.use(jwt({ secret: SECRET, refreshWarning: false }));
+    const reasons: string[] = [];
+    const subs: unknown[] = [];
+    parent.on("connection", (socket) => {
+      subs.push((socket.data as { claims: JWTPayload }).claims.sub);
+      socket.on("disconnect", (reason) => reasons.push(reason));
+    });
+    const refused = await refusal(s.client("/team-1"));
+    assert.equal(refused.data?.code, "AUTH_REQUIRED");
+    const client = s.client("/team-2", { auth: { token: await sign({}, { expiresIn: 2 }) } });
+    const told = next<[{ code: string }]>(client, GuardEvents.DISCONNECT);
+    const gone = next<[string]>(client, "disconnect");
+    await connected(client);
+    assert.equal((await told)[0].code, "AUTH_EXPIRED");
+    assert.equal((await gone)[0], "io server disconnect");
+    assert.deepEqual(subs, ["ada"]);
+    assert.deepEqual(reasons, ["token expired"]);
+  });
+
+  test("refresh: false lets tutti:refresh through to the app", async () => {
+    const s = await start({ secret: SECRET, refresh: false });
+    s.io.on("connection", (socket) =>
+      socket.on(GuardEvents.REFRESH, (_t: unknown, ack: (v: string) => void) => ack("app")),
+    );
+    const { client } = await connect(s, { auth: { token: await sign() } });
+    assert.equal(await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, "x"), "app");
+  });
+
+  test("a token without exp never expires the socket", async () => {
+    const s = await start({ secret: SECRET });
+    const { client, server } = await connect(s, { auth: { token: await sign({}, { expiresIn: null }) } });
+    assert.equal(claimsOf(server).exp, undefined);
+    assert.equal(await client.timeout(5000).emitWithAck("ping"), "pong");
+  });
+});
+
+/** A loopback HTTP server for the JWKS tests, closed after the test. */
+async function serve(
+  handler: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => void,
+): Promise<{ url: string; requests(): number }> {
+  let count = 0;
+  const server: HttpServer = createServer((req, res) => {
+    count++;
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => count };
+}
