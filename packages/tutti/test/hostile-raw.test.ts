@@ -12,6 +12,7 @@ import type { Socket as NetSocket } from "node:net";
 import { after, afterEach, before, describe, test } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
 import type { Socket } from "../src/index.js";
+import { MAX_REFUSED_CONNECTS } from "../src/server/client.js";
 import { http, type RawWs, until } from "./helpers.js";
 import {
   Arena,
@@ -504,21 +505,22 @@ describe("hostile input on a shared server", () => {
 
   describe("floods", () => {
     test(
-      "a CONNECT for 1000 unknown namespaces: 1000 connect errors, no namespace created, the connection stays",
+      `a CONNECT for 1000 unknown namespaces: ${MAX_REFUSED_CONNECTS} connect errors, then the connection is closed; no namespace created`,
       T,
       async () => {
         const before = arena.io.namespaces.size;
-        const { raw } = await arena.ws();
+        const { raw, sid } = await arena.ws();
         corked(
           raw,
           Array.from({ length: 1000 }, (_, i) => `40/nope-${i},`),
         );
-        for (let i = 0; i < 1000; i++) {
+        for (let i = 0; i < MAX_REFUSED_CONNECTS; i++) {
           assert.equal(await nextPacket(raw), `44/nope-${i},{"message":"Invalid namespace"}`);
         }
+        await raw.waitClosed();
+        await until(() => arena.engineCloses.has(sid), "the engine session to close");
+        assert.equal(arena.engineCloses.get(sid), "forced close");
         assert.equal(arena.io.namespaces.size, before);
-        await rawConnect(raw);
-        await assertAlive(raw);
         await arena.healthy();
       },
     );

@@ -9,6 +9,7 @@ import { describe, test } from "node:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { io as ioClient, Manager } from "socket.io-client";
 import { Adapter, type AdapterNamespace, Server, type Socket } from "../src/index.js";
+import { MAX_REFUSED_CONNECTS } from "../src/server/client.js";
 import { RawWs } from "./helpers.js";
 import { connected, startIo, waitFor } from "./sio-helpers.js";
 
@@ -36,16 +37,21 @@ describe("review findings", () => {
     const s = await startIo({ cleanupEmptyChildNamespaces: true });
     t.after(() => s.close());
     s.io.of(/^\/room-\d+$/).use((_socket, next) => next(new Error("closed")));
-    const raw = new RawWs(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`);
-    t.after(() => raw.ws.terminate());
-    await raw.next(); // open packet
-    for (let i = 0; i < 50; i++) raw.send(`40/room-${i},`);
+    // 45 refusals over 5 connections (a tenth refusal would close a connection)
     const refusals = new Set<string>();
-    while (refusals.size < 50) {
-      const frame = String(await raw.next());
-      const m = /^44(\/room-\d+),/.exec(frame);
-      if (m) refusals.add(m[1] as string);
+    for (let c = 0; c < 5; c++) {
+      const raw = new RawWs(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`);
+      t.after(() => raw.ws.terminate());
+      await raw.next(); // open packet
+      for (let i = 0; i < MAX_REFUSED_CONNECTS - 1; i++) raw.send(`40/room-${c}${i},`);
+      const expected = refusals.size + MAX_REFUSED_CONNECTS - 1;
+      while (refusals.size < expected) {
+        const frame = String(await raw.next());
+        const m = /^44(\/room-\d+),/.exec(frame);
+        if (m) refusals.add(m[1] as string);
+      }
     }
+    assert.equal(refusals.size, 5 * (MAX_REFUSED_CONNECTS - 1));
     assert.deepEqual([...s.io.namespaces.keys()], ["/"]);
   });
 

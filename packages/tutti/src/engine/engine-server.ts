@@ -20,7 +20,7 @@ import { FlushScheduler } from "./flush-scheduler.js";
 import { abortUpgrade, sendHttpError } from "./http-error.js";
 import { interceptRequests } from "./intercept-requests.js";
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions, type TransportName } from "./options.js";
-import { checkRequest, parseQuery, type Query, type Refusal } from "./request-check.js";
+import { checkAllowedOrigin, checkRequest, parseQuery, type Query, type Refusal } from "./request-check.js";
 import { PollingTransport } from "./transports/polling.js";
 import { WebSocketTransport } from "./transports/websocket.js";
 
@@ -30,6 +30,18 @@ function ignoreError(): void {}
 interface PendingUpgrade {
   headers: OutgoingHttpHeaders;
   id: string | undefined;
+}
+
+/**
+ * A handshake's place under its address's `maxConnectionsPerIp`, taken when it is admitted, so
+ * handshakes still in `allowRequest` or `generateId` count too. It passes to the session when one
+ * opens, and is given back when the request or socket closes before that.
+ */
+interface Admission {
+  readonly address: string;
+  settled: boolean;
+  readonly lifetime: ServerResponse | Duplex;
+  readonly release: () => void;
 }
 
 /** Connect-style middleware run on every engine HTTP request and WebSocket upgrade request. */
@@ -155,13 +167,19 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   /** Handles one HTTP request under the engine's path (handshake, GET or POST). */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const query = parseQuery(req.url);
+    // The allowlist comes first: a refused origin gets neither CORS headers nor the middlewares.
+    const refusedOrigin = checkAllowedOrigin(this.opts, req);
+    if (refusedOrigin !== undefined) {
+      this.#refuseHttp(req, res, {}, refusedOrigin);
+      return;
+    }
     this.#withCors(req, res, (headers) => {
       this.#runMiddlewares(req, res, (failed) => {
         if (failed) {
           this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context: { name: "MIDDLEWARE_FAILURE" } });
           return;
         }
-        this.#verify(req, query, false, (refusal) => {
+        this.#verify(req, query, res, (refusal, admission) => {
           if (refusal) {
             this.#refuseHttp(req, res, headers, refusal);
             return;
@@ -178,7 +196,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
             transport.onRequest(req, res, headers);
             return;
           }
-          this.#handshakePolling(req, res, headers);
+          this.#handshakePolling(req, res, headers, admission as Admission);
         });
       });
     });
@@ -190,6 +208,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     // connection reset would be an uncaught error.
     socket.on("error", ignoreError);
     const query = parseQuery(req.url);
+    const refusedOrigin = checkAllowedOrigin(this.opts, req);
+    if (refusedOrigin !== undefined) {
+      this.#refuseUpgrade(req, socket, refusedOrigin);
+      return;
+    }
     const res = new ServerResponse(req);
     res.assignSocket(socket as NetSocket);
     // A middleware that answers the upgrade request itself (a 401, say) ends the connection.
@@ -201,7 +224,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         this.#refuseUpgrade(req, socket, { code: "BAD_REQUEST", context: { name: "MIDDLEWARE_FAILURE" } });
         return;
       }
-      this.#verify(req, query, true, (refusal) => {
+      this.#verify(req, query, socket, (refusal, admission) => {
         if (refusal) {
           this.#refuseUpgrade(req, socket, refusal);
           return;
@@ -215,7 +238,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           this.#pendingUpgrades.set(req, { headers, id });
           this.#wss.handleUpgrade(req, socket, head, (ws) => {
             this.#pendingUpgrades.delete(req);
-            this.#onWebSocket(req, ws, socket, query, id);
+            this.#onWebSocket(req, ws, socket, query, id, admission);
           });
         };
         if (query.sid !== undefined) {
@@ -348,30 +371,80 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     run(0);
   }
 
-  /** The protocol's checks, then `allowRequest` for a handshake; calls back with the refusal, if any. */
-  #verify(req: IncomingMessage, query: Query, upgrade: boolean, done: (refusal?: Refusal) => void): void {
+  /**
+   * The protocol's checks, then for a handshake the per-address limits and `allowRequest`.
+   * Calls back with the refusal, or with the handshake's admission (none for a request of an
+   * open session). `lifetime` is the response or socket whose close gives the admission back.
+   */
+  #verify(
+    req: IncomingMessage,
+    query: Query,
+    lifetime: ServerResponse | Duplex,
+    done: (refusal: Refusal | undefined, admission?: Admission) => void,
+  ): void {
+    const upgrade = !(lifetime instanceof ServerResponse);
     const refusal = checkRequest(this.opts, req, query, upgrade, this.#closed, (sid) => this.clients.get(sid));
     if (refusal !== undefined || query.sid !== undefined) {
       done(refusal);
       return;
     }
-    const limited = this.#limiter.admit(this.#limiter.addressOf(req));
+    let address: unknown;
+    try {
+      address = this.#limiter.addressOf(req);
+    } catch (error) {
+      done({ code: "BAD_REQUEST", context: { name: "CLIENT_ADDRESS_ERROR", error } });
+      return;
+    }
+    if (typeof address !== "string") {
+      done({ code: "BAD_REQUEST", context: { name: "CLIENT_ADDRESS_ERROR", address } });
+      return;
+    }
+    const limited = this.#limiter.admit(address);
     if (limited !== undefined) {
       done(limited);
       return;
     }
+    const admission = this.#admit(address, lifetime);
     const allowRequest = this.opts.allowRequest;
     if (allowRequest === undefined) {
-      done();
+      done(undefined, admission);
       return;
     }
     let answered = false;
-    allowRequest(req, (message, success) => {
+    const answer = (refused: Refusal | undefined): void => {
       if (answered) return;
       answered = true;
-      if (success) done();
-      else done({ code: "FORBIDDEN", message: message ?? undefined, context: { message } });
-    });
+      if (refused !== undefined) {
+        admission.release();
+        done(refused);
+      } else done(undefined, admission);
+    };
+    try {
+      allowRequest(req, (message, success) => {
+        answer(success ? undefined : { code: "FORBIDDEN", message: message ?? undefined, context: { message } });
+      });
+    } catch (error) {
+      answer({ code: "FORBIDDEN", context: { name: "ALLOW_REQUEST_ERROR", error } });
+    }
+  }
+
+  /** Counts an admitted handshake under `address` until its session opens or `lifetime` closes. */
+  #admit(address: string, lifetime: ServerResponse | Duplex): Admission {
+    this.#limiter.opened(address);
+    const admission: Admission = {
+      address,
+      settled: false,
+      lifetime,
+      release: () => {
+        if (admission.settled) return;
+        admission.settled = true;
+        lifetime.off("close", admission.release);
+        this.#limiter.closed(address);
+      },
+    };
+    if (lifetime.destroyed) admission.release();
+    else lifetime.once("close", admission.release);
+    return admission;
   }
 
   #connectionError(req: IncomingMessage, refusal: Refusal): void {
@@ -410,7 +483,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     return this.opts.transports.includes("websocket") ? ["websocket"] : [];
   }
 
-  #handshakePolling(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders): void {
+  #handshakePolling(
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: OutgoingHttpHeaders,
+    admission: Admission,
+  ): void {
     this.#generateId(req, (err, id) => {
       if (err !== undefined || id === undefined) {
         this.#refuseHttp(req, res, headers, {
@@ -418,15 +496,21 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           context: { name: "ID_GENERATION_ERROR", error: err },
         });
       } else if (!res.destroyed) {
-        this.#openPolling(req, res, headers, id);
+        this.#openPolling(req, res, headers, id, admission);
       }
     });
   }
 
-  #openPolling(req: IncomingMessage, res: ServerResponse, headers: OutgoingHttpHeaders, id: string): void {
+  #openPolling(
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: OutgoingHttpHeaders,
+    id: string,
+    admission: Admission,
+  ): void {
     const transport = new PollingTransport(this.opts);
     const session = new EngineSession(id, this, transport, req);
-    this.#track(session, req);
+    this.#track(session, admission);
     this.#setCookie(headers, id);
     this.emit("initial_headers", headers, req);
     this.emit("headers", headers, req);
@@ -435,11 +519,17 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     transport.onRequest(req, res, headers);
   }
 
-  #track(session: EngineSession, req: IncomingMessage): void {
+  /** Registers an opened session; its admission's place under the address limit passes to it. */
+  #track(session: EngineSession, admission: Admission): void {
     this.clients.set(session.id, session);
-    const address = this.#limiter.addressOf(req);
-    this.#addresses.set(session, address);
-    this.#limiter.opened(address);
+    if (admission.settled) {
+      // the request or socket closed meanwhile and gave the place back: take a new one
+      this.#limiter.opened(admission.address);
+    } else {
+      admission.settled = true;
+      admission.lifetime.off("close", admission.release);
+    }
+    this.#addresses.set(session, admission.address);
   }
 
   #onWebSocketHeaders(lines: string[], req: IncomingMessage): void {
@@ -456,7 +546,14 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     }
   }
 
-  #onWebSocket(req: IncomingMessage, ws: WebSocket, socket: Duplex, query: Query, id: string | undefined): void {
+  #onWebSocket(
+    req: IncomingMessage,
+    ws: WebSocket,
+    socket: Duplex,
+    query: Query,
+    id: string | undefined,
+    admission: Admission | undefined,
+  ): void {
     const transport = new WebSocketTransport(ws, socket, query.b64 === undefined);
     if (id === undefined) {
       const session = this.clients.get(query.sid ?? "");
@@ -465,7 +562,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       return;
     }
     const session = new EngineSession(id, this, transport, req);
-    this.#track(session, req);
+    this.#track(session, admission as Admission);
     session.open([]);
     this.emit("connection", session);
   }

@@ -140,7 +140,11 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   /** Sends a message encoded once for many sessions; its wire forms are shared. */
   sendPrepared(prepared: PreparedMessage, options?: SendOptions): this {
     if (this.readyState !== "open" && this.readyState !== "opening") return this;
-    this.#push({ packet: prepared.packet, size: prepared.size, compress: options?.compress !== false, prepared });
+    this.#push(
+      options?.compress === false
+        ? { packet: prepared.packet, size: prepared.size, compress: false, prepared }
+        : prepared,
+    );
     return this;
   }
 

@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { type OutgoingHttpHeaders, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { type ErrorCode, ErrorCodes, type ErrorSpec } from "../errors.js";
 
@@ -38,7 +38,7 @@ export function abortUpgrade(socket: Duplex, code: ErrorCode, message?: string):
   }
   const body = errorBody(code, message);
   const status = errorStatus(code);
-  const statusText = status === 403 ? "Forbidden" : status === 413 ? "Payload Too Large" : "Bad Request";
+  const statusText = STATUS_CODES[status] ?? "Bad Request";
   socket.end(
     `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

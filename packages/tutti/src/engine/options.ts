@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { isIPv4, isIPv6 } from "node:net";
 import type { PerMessageDeflateOptions } from "ws";
 import { TuttiError } from "../errors.js";
 import type { HandshakeRate } from "./connection-limiter.js";
@@ -118,8 +119,35 @@ export interface ResolvedEngineOptions {
   clientAddress: (req: IncomingMessage) => string;
 }
 
-function peerAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? "";
+/**
+ * The default `clientAddress`: the TCP peer's address, with IPv6 addresses taken as their /64
+ * network (one subscriber usually holds a whole /64, so a per-address limit on full IPv6
+ * addresses would not limit anyone) and IPv4-mapped IPv6 addresses as plain IPv4.
+ */
+export function peerAddress(req: IncomingMessage): string {
+  return addressKey(req.socket.remoteAddress ?? "");
+}
+
+/** The key an address is counted under: IPv4 as it is, IPv6 as its /64 prefix. */
+export function addressKey(address: string): string {
+  if (isIPv4(address) || !isIPv6(address)) return address;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped !== null) return mapped[1] as string;
+  const zone = address.indexOf("%");
+  const bare = zone === -1 ? address : address.slice(0, zone);
+  const gap = bare.indexOf("::");
+  let groups: string[];
+  if (gap === -1) groups = bare.split(":");
+  else {
+    const head = gap === 0 ? [] : bare.slice(0, gap).split(":");
+    const tail = bare.slice(gap + 2) === "" ? [] : bare.slice(gap + 2).split(":");
+    // an embedded IPv4 tail takes two groups' room
+    const tailGroups =
+      tail.length > 0 && (tail[tail.length - 1] as string).includes(".") ? tail.length + 1 : tail.length;
+    groups = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tailGroups)).fill("0"), ...tail];
+  }
+  const prefix = groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16));
+  return `${prefix.join(":")}::/64`;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {

@@ -28,6 +28,24 @@ export function parseQuery(url: string | undefined): Query {
 const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
+ * The `allowedOrigins` check, made first on every request and upgrade (before CORS, the
+ * middlewares and the protocol's checks). A request without an Origin header is let through:
+ * it does not come from a browser.
+ */
+export function checkAllowedOrigin(opts: ResolvedEngineOptions, req: IncomingMessage): Refusal | undefined {
+  const allowed = opts.allowedOrigins;
+  const origin = req.headers.origin;
+  if (allowed === undefined || origin === undefined) return undefined;
+  let ok: boolean;
+  try {
+    ok = typeof allowed === "function" ? allowed(origin, req) === true : allowed.includes(origin);
+  } catch (error) {
+    return { code: "ORIGIN_NOT_ALLOWED", context: { origin, error } };
+  }
+  return ok ? undefined : { code: "ORIGIN_NOT_ALLOWED", context: { origin } };
+}
+
+/**
  * The protocol's checks on an engine request, in order: transport, protocol version, Origin
  * characters, then for a session its existence and transport, and for a handshake its method and
  * transport. Returns the refusal, or undefined when the request may proceed.
@@ -48,16 +66,6 @@ export function checkRequest(
   const origin = req.headers.origin;
   if (origin !== undefined && INVALID_HEADER_CHAR.test(origin)) {
     return { code: "BAD_REQUEST", context: { name: "INVALID_ORIGIN", origin } };
-  }
-  const allowed = opts.allowedOrigins;
-  if (allowed !== undefined && origin !== undefined) {
-    let ok: boolean;
-    try {
-      ok = typeof allowed === "function" ? allowed(origin, req) === true : allowed.includes(origin);
-    } catch (error) {
-      return { code: "ORIGIN_NOT_ALLOWED", context: { origin, error } };
-    }
-    if (!ok) return { code: "ORIGIN_NOT_ALLOWED", context: { origin } };
   }
   if (closed) return { code: "BAD_REQUEST", context: { name: "SERVER_CLOSED" } };
   const sid = query.sid;

@@ -190,14 +190,18 @@ export function decodeSocketPacketText(
   }
   let data: unknown;
   if (i < text.length) {
-    if (nestsDeeperThan(text, i, maxDepth)) return { error: "payload nested too deep" };
+    // An event's or ack's arguments sit in one outer array, which is not a level of theirs.
+    const outer = type === SocketPacketType.CONNECT ? 0 : 1;
+    if (nestsDeeperThan(text, i, maxDepth + outer)) return { error: "payload nested too deep" };
     try {
       data = JSON.parse(text.slice(i));
     } catch {
       return { error: "invalid payload" };
     }
     if (!isPayloadValid(type, data)) return { error: "invalid payload" };
-    if (Array.isArray(data) && data.length > maxArguments + 1) return { error: "too many arguments" };
+    // an event's array also holds its name
+    const named = type === SocketPacketType.EVENT || type === SocketPacketType.BINARY_EVENT ? 1 : 0;
+    if (Array.isArray(data) && data.length > maxArguments + named) return { error: "too many arguments" };
   } else if (type === SocketPacketType.EVENT || type === SocketPacketType.BINARY_EVENT) {
     return { error: "invalid payload" };
   } else if (type === SocketPacketType.ACK || type === SocketPacketType.BINARY_ACK) {

@@ -29,6 +29,14 @@ interface HeldPacket {
   readonly size: number;
 }
 
+/**
+ * CONNECTs one connection may have refused (an unknown namespace, a middleware's error) before
+ * it is closed: each new try then costs a new handshake, which the engine's per-address
+ * `handshakeRate` limits. Without it, one connection could try tokens against an auth
+ * middleware as fast as it can send.
+ */
+export const MAX_REFUSED_CONNECTS = 10;
+
 /** Namespaces remembered as left, for dropping packets that were in flight. */
 const MAX_LEFT_NAMESPACES = 64;
 
@@ -60,6 +68,8 @@ export class Client implements SessionConsumer {
   #left: Set<string> | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** CONNECTs refused so far; at MAX_REFUSED_CONNECTS the connection is closed. */
+  #refusedConnects = 0;
 
   // biome-ignore lint/suspicious/noExplicitAny: see AnySocket
   constructor(server: Server<any, any, any, any>, conn: EngineSession) {
@@ -149,6 +159,7 @@ export class Client implements SessionConsumer {
           {},
         );
         this.#replay(held);
+        this.#onRefused();
         return;
       }
       nsp.add(
@@ -165,9 +176,16 @@ export class Client implements SessionConsumer {
           // after the "connection" listeners have run, so the app's handlers are in place
           if (held.length > 0) process.nextTick(() => this.#replay(held));
         },
-        () => this.#replay(this.#takeHeld(name)),
+        () => {
+          this.#replay(this.#takeHeld(name));
+          this.#onRefused();
+        },
       );
     });
+  }
+
+  #onRefused(): void {
+    if (++this.#refusedConnects >= MAX_REFUSED_CONNECTS) this.close();
   }
 
   #takeHeld(name: string): HeldPacket[] {

@@ -160,9 +160,9 @@ export class Server<
     }
     this.options = {
       connectTimeout: positiveInteger("connectTimeout", opts.connectTimeout, 45_000),
-      maxAttachments: positiveInteger("maxAttachments", opts.maxAttachments, DEFAULT_MAX_ATTACHMENTS),
-      maxArguments: positiveInteger("maxArguments", opts.maxArguments, DEFAULT_MAX_ARGUMENTS),
-      maxDepth: positiveInteger("maxDepth", opts.maxDepth, DEFAULT_MAX_DEPTH),
+      maxAttachments: limit("maxAttachments", opts.maxAttachments, DEFAULT_MAX_ATTACHMENTS),
+      maxArguments: limit("maxArguments", opts.maxArguments, DEFAULT_MAX_ARGUMENTS),
+      maxDepth: limit("maxDepth", opts.maxDepth, DEFAULT_MAX_DEPTH),
       cleanupEmptyChildNamespaces: opts.cleanupEmptyChildNamespaces === true,
       maxRoomsPerSocket: limit("maxRoomsPerSocket", opts.maxRoomsPerSocket, 1000),
       maxPendingAcks: limit("maxPendingAcks", opts.maxPendingAcks, 1000),

@@ -392,8 +392,11 @@ export class Socket<
     const policy = this.joinPolicy;
     const current = this.nsp.adapter.socketRooms(this.id);
     let added = 0;
+    // a room listed twice is joined once
+    const seen = rooms.length > 1 ? new Set<Room>() : undefined;
     for (const room of rooms) {
-      if (room === this.id || current?.has(room)) continue;
+      if (room === this.id || current?.has(room) || seen?.has(room)) continue;
+      seen?.add(room);
       if (policy !== undefined && !policy(room)) {
         return new TuttiError("JOIN_NOT_ALLOWED", `socket ${this.id} may not join room ${JSON.stringify(room)}`);
       }
@@ -507,6 +510,9 @@ export class Socket<
   }
 
   #onEvent(args: unknown[], id: number | undefined): void {
+    // "error" is the server's own event on a socket (middleware failures, guard refusals): a
+    // client may not raise it, or it could pose as a refusal to the app's error listeners.
+    if (args[0] === "error") return;
     if (id !== undefined) args.push(this.#ackFunction(id));
     this.#anyListeners?.call(this, args);
     const fns = this.#fns;

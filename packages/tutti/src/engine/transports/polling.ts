@@ -46,6 +46,12 @@ export class PollingTransport implements Transport {
   #closed = false;
   /** Set once the client has probed a WebSocket: GETs are answered with a noop from then on. */
   #upgrading = false;
+  /**
+   * Bytes of responses written and not yet handed to the kernel in full. A client that polls
+   * again on a new connection without reading the last response would otherwise make the
+   * server hold any amount for it: counted, the session's buffer limit applies.
+   */
+  #unsent = 0;
 
   constructor(limits: PollingLimits) {
     this.#limits = limits;
@@ -56,7 +62,7 @@ export class PollingTransport implements Transport {
   }
 
   get bufferedAmount(): number {
-    return 0;
+    return this.#unsent;
   }
 
   /** Handles one GET or POST for this session. `headers` holds CORS and app headers. */
@@ -220,6 +226,16 @@ export class PollingTransport implements Transport {
     this.#lastResponse = res;
     const payload = records.length === 1 ? (records[0] as string) : records.join(RECORD_SEPARATOR);
     const body = Buffer.from(payload, "utf8");
+    const size = body.length;
+    this.#unsent += size;
+    let counted = true;
+    const uncount = (): void => {
+      if (!counted) return;
+      counted = false;
+      this.#unsent -= size;
+    };
+    res.once("finish", uncount);
+    res.once("close", uncount);
     const out: OutgoingHttpHeaders = {
       ...headers,
       "Content-Type": "text/plain; charset=UTF-8",
