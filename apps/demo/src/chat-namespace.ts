@@ -1,6 +1,15 @@
 import type { DefaultEventsMap, Namespace } from "tutti";
-import { ChatRooms, memberName, roomName } from "./chat-rooms.js";
-import type { ChatClientEvents, ChatServerEvents, RoomSummary } from "./events.js";
+import { CHAT_LIMITS, ChatRooms, memberName, roomName } from "./chat-rooms.js";
+import { requestAndAck } from "./event-args.js";
+import type {
+  ChatClientEvents,
+  ChatServerEvents,
+  JoinReply,
+  JoinRequest,
+  MessageDraft,
+  RoomSummary,
+  SendReply,
+} from "./events.js";
 
 /** What the server remembers of a chat socket: the name and room it joined under. */
 export interface ChatSocketData {
@@ -9,6 +18,9 @@ export interface ChatSocketData {
 }
 
 export type ChatNamespace = Namespace<ChatClientEvents, ChatServerEvents, DefaultEventsMap, ChatSocketData>;
+
+/** Shortest time between two "is typing" notices a socket's room hears from it, in ms. */
+export const TYPING_INTERVAL = 500;
 
 export interface ChatOptions {
   now: () => number;
@@ -59,41 +71,66 @@ export function setupChat(nsp: ChatNamespace, opts: ChatOptions): () => void {
 
   nsp.on("connection", (socket) => {
     socket.emit("rooms", summaries());
+    /** Whether the room last heard "typing" (not a stop) from this socket, and when it last heard a start. */
+    let typingRelayed = false;
+    let startRelayedAt = Number.NEGATIVE_INFINITY;
 
     const leaveRoom = (): void => {
       const { room, name } = socket.data;
       if (room === undefined) return;
       socket.leave(room);
       socket.data.room = undefined;
-      if (name !== undefined) nsp.to(room).emit("typing", name, false);
+      if (name !== undefined && typingRelayed) nsp.to(room).emit("typing", name, false);
+      typingRelayed = false;
+      if (!nsp.adapter.rooms.has(room)) rooms.vacated(room);
       void announcePresence(room);
     };
 
-    socket.on("join", async (request, ack) => {
-      if (typeof ack !== "function") return;
-      const room = roomName(request?.room);
-      const name = memberName(request?.name);
-      if (room === undefined) return ack({ ok: false, error: "room names are 1 to 24 letters, digits or dashes" });
-      if (name === undefined) return ack({ ok: false, error: "names are 1 to 24 characters" });
+    const join = async (request: unknown, ack: unknown): Promise<void> => {
+      if (!socket.connected) return; // gone while earlier joins were handled
+      const [input, reply] = requestAndAck<JoinReply>(request, ack);
+      const fields = typeof input === "object" && input !== null ? (input as Partial<JoinRequest>) : {};
+      const room = roomName(fields.room);
+      const name = memberName(fields.name);
+      if (room === undefined) {
+        return reply({ ok: false, field: "room", error: "room names are 1 to 24 letters, digits or dashes" });
+      }
+      if (name === undefined) {
+        return reply({ ok: false, field: "name", error: "names are 1 to 24 characters, some visible, none invisible" });
+      }
+      if (!rooms.open(room, (r) => nsp.adapter.rooms.has(r))) {
+        const error = `the chat has ${CHAT_LIMITS.rooms} rooms in use: join one of them`;
+        return reply({ ok: false, field: "room", error });
+      }
       if (socket.data.room !== room) leaveRoom();
-      rooms.open(room, (r) => nsp.adapter.rooms.has(r));
       socket.data.name = name;
       socket.data.room = room;
       socket.join(room);
-      ack({ ok: true, room, name, history: rooms.history(room), members: await members(room) });
+      const history = rooms.history(room);
+      const names = await members(room);
+      if (socket.data.room !== room) return; // disconnected while waiting
+      reply({ ok: true, room, name, history, members: names });
       void announcePresence(room);
       announceRooms();
+    };
+    // One join at a time, so that each reply tells how things stand when it is sent (joins that
+    // overlapped could otherwise both answer ok, in either order).
+    let joining = Promise.resolve();
+    socket.on("join", (request: unknown, ack: unknown) => {
+      joining = joining.then(() => join(request, ack)).catch((err: unknown) => console.error("chat: join failed", err));
     });
 
-    socket.on("message", (draft, ack) => {
-      if (typeof ack !== "function") return;
+    socket.on("message", (request: unknown, ack: unknown) => {
+      const [draft, reply] = requestAndAck<SendReply>(request, ack);
+      if (typeof draft !== "object" || draft === null) return reply({ ok: false, error: "the message is missing" });
+      const { id, room: to, text } = draft as Partial<MessageDraft>;
       const { room, name } = socket.data;
-      if (room === undefined || name === undefined || draft?.room !== room) {
-        return ack({ ok: false, error: "join the room first" });
+      if (room === undefined || name === undefined || to !== room) {
+        return reply({ ok: false, error: "join the room first" });
       }
-      const result = rooms.add(room, name, draft.id, draft.text);
-      if ("error" in result) return ack({ ok: false, error: result.error });
-      ack({ ok: true, message: result.message });
+      const result = rooms.add(room, name, id, text);
+      if ("error" in result) return reply({ ok: false, error: result.error });
+      reply({ ok: true, message: result.message });
       // a duplicate is a resend whose first copy was stored and relayed, but whose ack was lost
       if (result.duplicate) return;
       socket
@@ -105,9 +142,18 @@ export function setupChat(nsp: ChatNamespace, opts: ChatOptions): () => void {
         });
     });
 
+    // A page says "typing" every few seconds while typing, but a client may say it far more
+    // often: a start is relayed at most every TYPING_INTERVAL ms, a stop only after a start.
     socket.on("typing", (typing) => {
       const { room, name } = socket.data;
-      if (room !== undefined && name !== undefined) socket.to(room).volatile.emit("typing", name, typing === true);
+      if (room === undefined || name === undefined) return;
+      const now = opts.now();
+      if (typing === true) {
+        if (now - startRelayedAt < TYPING_INTERVAL) return;
+        startRelayedAt = now;
+      } else if (!typingRelayed) return;
+      typingRelayed = typing === true;
+      socket.to(room).volatile.emit("typing", name, typingRelayed);
     });
 
     socket.on("disconnect", () => {

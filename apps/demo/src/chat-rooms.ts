@@ -1,11 +1,16 @@
 import type { ChatMessage } from "./events.js";
+import { hasHiddenCharacters, hasVisibleCharacters } from "./visible-text.js";
 
 export const CHAT_LIMITS = {
   /** Messages a room keeps and shows on joining. */
   history: 50,
   /** Message ids a room remembers for dedupe: a resend older than this many messages is stored again. */
   dedupe: 1000,
-  /** Rooms kept at once; past it, the room quiet for longest and empty of members is forgotten. */
+  /**
+   * Rooms kept at once, the default ones included. A new room past it takes the place of the
+   * room with no members that is quiet for longest (one without messages first); when every
+   * room has members, no new room is made.
+   */
   rooms: 100,
   /** Longest message, in characters. */
   text: 500,
@@ -16,10 +21,16 @@ export const CHAT_LIMITS = {
 /** Rooms that always exist. */
 export const DEFAULT_ROOMS = ["general", "random"] as const;
 
+/** What dedupe needs of a message once stored: who sent it and when it was stored. */
+interface SeenMessage {
+  name: string;
+  at: number;
+}
+
 interface Room {
   history: ChatMessage[];
-  /** id → stored message, in insertion order, so the oldest is dropped first. */
-  seen: Map<string, ChatMessage>;
+  /** id → the stored message's sender and time, in insertion order, so the oldest is dropped first. */
+  seen: Map<string, SeenMessage>;
   lastActive: number;
 }
 
@@ -32,12 +43,11 @@ export function roomName(value: unknown): string | undefined {
   return name.length > 0 && name.length <= CHAT_LIMITS.name && /^[a-z0-9][a-z0-9-]*$/.test(name) ? name : undefined;
 }
 
-/** A member name: trimmed, 1 to 24 characters, no control characters. */
+/** A member name: trimmed, 1 to 24 characters, some visible, none hidden (control, format, separators). */
 export function memberName(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const name = value.trim().replace(/\s+/g, " ");
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
-  return name.length > 0 && name.length <= CHAT_LIMITS.name && !/[\u0000-\u001f\u007f]/.test(name) ? name : undefined;
+  return name.length <= CHAT_LIMITS.name && hasVisibleCharacters(name) && !hasHiddenCharacters(name) ? name : undefined;
 }
 
 /**
@@ -51,33 +61,44 @@ export class ChatRooms {
 
   constructor(now: () => number) {
     this.#now = now;
+    for (const room of DEFAULT_ROOMS) this.#rooms.set(room, this.#newRoom());
   }
 
-  /** Names of the rooms kept, the default ones first. */
+  /** Names of the rooms kept, the default ones first: those and the rooms with members or messages. */
   names(): string[] {
-    return [...new Set<string>([...DEFAULT_ROOMS, ...this.#rooms.keys()])];
+    return [...this.#rooms.keys()];
   }
 
   history(room: string): ChatMessage[] {
     return [...(this.#rooms.get(room)?.history ?? [])];
   }
 
-  /** Makes sure `room` is kept; `occupied` tells which rooms have members and must not be evicted. */
-  open(room: string, occupied: (room: string) => boolean): void {
+  /**
+   * Makes sure `room` is kept; `occupied` tells which rooms have members, which are never
+   * dropped. Returns false when `room` is new and no room can make way for it.
+   */
+  open(room: string, occupied: (room: string) => boolean): boolean {
     const existing = this.#rooms.get(room);
     if (existing !== undefined) {
       existing.lastActive = this.#now();
-      return;
+      return true;
     }
     if (this.#rooms.size >= CHAT_LIMITS.rooms) {
       let quietest: [string, Room] | undefined;
       for (const entry of this.#rooms) {
-        if (occupied(entry[0])) continue;
-        if (quietest === undefined || entry[1].lastActive < quietest[1].lastActive) quietest = entry;
+        if (this.#isDefault(entry[0]) || occupied(entry[0])) continue;
+        if (quietest === undefined || this.#quieter(entry[1], quietest[1])) quietest = entry;
       }
-      if (quietest !== undefined) this.#rooms.delete(quietest[0]);
+      if (quietest === undefined) return false;
+      this.#rooms.delete(quietest[0]);
     }
-    this.#rooms.set(room, { history: [], seen: new Map(), lastActive: this.#now() });
+    this.#rooms.set(room, this.#newRoom());
+    return true;
+  }
+
+  /** Called when the last member has left `room`: a room other than the default ones with no messages is forgotten. */
+  vacated(room: string): void {
+    if (!this.#isDefault(room) && this.#rooms.get(room)?.history.length === 0) this.#rooms.delete(room);
   }
 
   add(room: string, name: string, id: unknown, text: unknown): AddResult {
@@ -88,16 +109,34 @@ export class ChatRooms {
     if (trimmed.length > CHAT_LIMITS.text) return { error: `messages are at most ${CHAT_LIMITS.text} characters` };
     const state = this.#rooms.get(room);
     if (state === undefined) return { error: "no such room" };
-    const stored = state.seen.get(id);
-    if (stored !== undefined) {
-      return stored.name === name ? { message: stored, duplicate: true } : { error: "message id already used" };
+    const seen = state.seen.get(id);
+    if (seen !== undefined) {
+      if (seen.name !== name) return { error: "message id already used" };
+      // past the history only the sender and time are kept: the resend's text stands for the stored one
+      const stored = state.history.find((m) => m.id === id) ?? { id, room, name, text: trimmed, at: seen.at };
+      return { message: stored, duplicate: true };
     }
     const message: ChatMessage = { id, room, name, text: trimmed, at: this.#now() };
     state.history.push(message);
     if (state.history.length > CHAT_LIMITS.history) state.history.shift();
-    state.seen.set(id, message);
+    state.seen.set(id, { name, at: message.at });
     if (state.seen.size > CHAT_LIMITS.dedupe) state.seen.delete(state.seen.keys().next().value as string);
     state.lastActive = message.at;
     return { message, duplicate: false };
+  }
+
+  #newRoom(): Room {
+    return { history: [], seen: new Map(), lastActive: this.#now() };
+  }
+
+  #isDefault(room: string): boolean {
+    return (DEFAULT_ROOMS as readonly string[]).includes(room);
+  }
+
+  /** Whether `a` is sooner dropped than `b`: a room without messages first, then the one quiet for longest. */
+  #quieter(a: Room, b: Room): boolean {
+    const aEmpty = a.history.length === 0;
+    if (aEmpty !== (b.history.length === 0)) return aEmpty;
+    return a.lastActive < b.lastActive;
   }
 }

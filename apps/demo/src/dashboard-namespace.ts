@@ -1,10 +1,21 @@
 import type { DefaultEventsMap, Namespace } from "tutti";
-import type { DashboardClientEvents, DashboardServerEvents, Order, OrderInput, OrderSource } from "./events.js";
+import { requestAndAck } from "./event-args.js";
+import type {
+  CreateOrderReply,
+  DashboardClientEvents,
+  DashboardServerEvents,
+  Order,
+  OrderInput,
+  OrderSource,
+} from "./events.js";
 import { OrderFeed } from "./order-feed.js";
 import { parseOrderInput } from "./order-input.js";
 import { OrderSimulator } from "./order-simulator.js";
 
 export type DashboardNamespace = Namespace<DashboardClientEvents, DashboardServerEvents, DefaultEventsMap, unknown>;
+
+/** Whole seconds the feed's series covers (OrderFeed's default). */
+const SERIES_SECONDS = 60;
 
 export interface DashboardOptions {
   now: () => number;
@@ -44,15 +55,20 @@ export function setupDashboard(nsp: DashboardNamespace, opts: DashboardOptions):
     simulator.start();
   }
 
+  // Each second's stats go out once it has ended, every second once and in order: the timer
+  // may fire late (several seconds ended meanwhile) or a little early (none has).
   let ticker: NodeJS.Timeout | undefined;
+  let nextSecond = Math.floor(opts.now() / 1000);
   const tick = (): void => {
-    const now = opts.now();
     ticker = setTimeout(
       () => {
-        nsp.emit("second", feed.second(Math.floor(opts.now() / 1000) - 1));
+        const current = Math.floor(opts.now() / 1000);
+        // after a long stall (a suspended laptop), a minute is all the chart shows
+        nextSecond = Math.max(nextSecond, current - SERIES_SECONDS);
+        for (; nextSecond < current; nextSecond++) nsp.emit("second", feed.second(nextSecond));
         tick();
       },
-      1000 - (now % 1000),
+      1000 - (opts.now() % 1000),
     );
     ticker.unref();
   };
@@ -60,10 +76,10 @@ export function setupDashboard(nsp: DashboardNamespace, opts: DashboardOptions):
 
   nsp.on("connection", (socket) => {
     socket.emit("snapshot", feed.snapshot());
-    socket.on("create", (input, ack) => {
-      if (typeof ack !== "function") return;
+    socket.on("create", (request: unknown, ack: unknown) => {
+      const [input, reply] = requestAndAck<CreateOrderReply>(request, ack);
       const parsed = parseOrderInput(input);
-      ack(parsed.ok ? { ok: true, order: place(parsed.input, "form") } : { ok: false, error: parsed.error });
+      reply(parsed.ok ? { ok: true, order: place(parsed.input, "form") } : { ok: false, error: parsed.error });
     });
   });
 

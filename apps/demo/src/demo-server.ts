@@ -5,7 +5,7 @@ import { type ChatNamespace, setupChat } from "./chat-namespace.js";
 import { type Dashboard, type DashboardNamespace, setupDashboard } from "./dashboard-namespace.js";
 import type { StatusClientEvents, StatusServerEvents } from "./events.js";
 import { handleApi } from "./orders-api.js";
-import { StaticFiles } from "./static-files.js";
+import { requestPath, StaticFiles } from "./static-files.js";
 
 /** Where `vite build` puts the front end. */
 export const DIST_DIR = fileURLToPath(new URL("../dist", import.meta.url));
@@ -50,8 +50,9 @@ export async function createDemo(opts: DemoOptions = {}): Promise<Demo> {
 
   const api = { latest: () => dashboard.feed.snapshot().latest, place: dashboard.place };
   const server = createServer((req, res) => {
-    if (handleApi(req, res, api)) return;
-    if (files.serve(req, res)) return;
+    const path = requestPath(req);
+    if (handleApi(req, res, path, api)) return;
+    if (files.serve(req, res, path)) return;
     res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
     res.end("Not found");
   });

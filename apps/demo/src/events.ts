@@ -41,7 +41,8 @@ export interface JoinRequest {
 
 export type JoinReply =
   | { ok: true; room: string; name: string; history: ChatMessage[]; members: string[] }
-  | { ok: false; error: string };
+  /** `field` names what was refused: the room (a bad name, or no room left for a new one) or the name. */
+  | { ok: false; error: string; field?: "room" | "name" };
 
 export interface MessageDraft {
   id: string;
@@ -55,7 +56,7 @@ export type SendReply = { ok: true; message: ChatMessage } | { ok: false; error:
 export interface ChatClientEvents {
   /** Leaves the current room, joins `room` under `name`; the reply carries its last messages and members. */
   join: (request: JoinRequest, ack: (reply: JoinReply) => void) => void;
-  /** The reply carries the stored message (a repeated id gets the stored one again). */
+  /** Needs `room` joined; the reply carries the stored message (a repeated id gets the stored one again). */
   message: (draft: MessageDraft, ack: (reply: SendReply) => void) => void;
   typing: (typing: boolean) => void;
 }

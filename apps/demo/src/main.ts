@@ -6,6 +6,11 @@ import { createDemo, DIST_DIR } from "./demo-server.js";
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? "127.0.0.1";
 
+if (!Number.isInteger(port) || port < 0 || port > 65535 || process.env.PORT?.trim() === "") {
+  console.error(`PORT must be a port number from 0 to 65535, not ${JSON.stringify(process.env.PORT)}.`);
+  process.exit(1);
+}
+
 if (!existsSync(join(DIST_DIR, "index.html"))) {
   console.error("The demo's front end is not built: run `npm run build` (or `npm start`) at the repository root.");
   process.exit(1);

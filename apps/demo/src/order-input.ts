@@ -1,4 +1,5 @@
 import type { OrderInput, Product } from "./events.js";
+import { hasHiddenCharacters, hasVisibleCharacters } from "./visible-text.js";
 
 /** What the simulated shop sells. */
 export const CATALOG: readonly Product[] = [
@@ -25,16 +26,19 @@ function text(value: unknown, field: string): string | { error: string } {
   if (trimmed.length === 0) return { error: `${field} must not be empty` };
   if (trimmed.length > ORDER_LIMITS.maxText)
     return { error: `${field} must be at most ${ORDER_LIMITS.maxText} characters` };
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) return { error: `${field} must not contain control characters` };
+  if (hasHiddenCharacters(trimmed)) {
+    return { error: `${field} must not contain control, format or line separator characters` };
+  }
+  if (!hasVisibleCharacters(trimmed)) return { error: `${field} must contain a visible character` };
   return trimmed;
 }
 
 /**
  * Checks an order from `POST /api/orders` or the page's form, which may be anything: the
- * customer and product are trimmed non-empty strings of at most 40 characters, the quantity a
- * whole number from 1 to 100, and the unit price a number from 0.01 to 10,000, which may be left
- * out for a product of the catalog (its catalog price is then used).
+ * customer and product are trimmed strings of 1 to 40 characters, some visible and none hidden
+ * (control, format or line separator characters), the quantity a whole number from 1 to 100,
+ * and the unit price a number of whole cents from 0.01 to 10,000, which may be left out for a
+ * product of the catalog (its catalog price is then used).
  */
 export function parseOrderInput(value: unknown): OrderInputResult {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -62,5 +66,7 @@ export function parseOrderInput(value: unknown): OrderInputResult {
   if (typeof price !== "number" || !Number.isFinite(price) || price < 0.01 || price > ORDER_LIMITS.maxPrice) {
     return { ok: false, error: `price must be a number from 0.01 to ${ORDER_LIMITS.maxPrice}` };
   }
+  // a decimal with at most two places parses to the double nearest to cents / 100, as the division gives
+  if (Math.round(price * 100) / 100 !== price) return { ok: false, error: "price must be in whole cents" };
   return { ok: true, input: { customer, product, quantity, price } };
 }

@@ -59,10 +59,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
 /**
  * The demo's HTTP API under /api: `GET /api/orders` lists the latest orders, `POST /api/orders`
  * places one (a JSON body checked by `parseOrderInput`; 201 with the order, which every open
- * dashboard shows at once). Returns false for a path it does not own.
+ * dashboard shows at once). `path` is the request's path (`requestPath`). Returns false for a
+ * path it does not own.
  */
-export function handleApi(req: IncomingMessage, res: ServerResponse, api: OrdersApi): boolean {
-  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+export function handleApi(req: IncomingMessage, res: ServerResponse, path: string, api: OrdersApi): boolean {
   if (!path.startsWith("/api/")) return false;
   if (path !== "/api/orders") {
     sendError(res, "not_found", `no API at ${path}`);

@@ -16,6 +16,16 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".txt": "text/plain; charset=utf-8",
 };
 
+/**
+ * The path of a request: its URL up to the query, as sent. It is only ever looked up, never
+ * resolved against a base (a URL such as `//a:b` is no valid URL there) nor against the disk.
+ */
+export function requestPath(req: IncomingMessage): string {
+  const url = req.url ?? "/";
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
+
 interface StaticFile {
   body: Buffer;
   type: string;
@@ -50,10 +60,12 @@ export class StaticFiles {
     return new StaticFiles(files);
   }
 
-  /** Answers a GET or HEAD for a file it holds; returns false, sending nothing, for anything else. */
-  serve(req: IncomingMessage, res: ServerResponse): boolean {
+  /**
+   * Answers a GET or HEAD for the file at `path` (`requestPath`), if it holds one; returns false,
+   * sending nothing, for anything else.
+   */
+  serve(req: IncomingMessage, res: ServerResponse, path: string): boolean {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const file = this.#files.get(path === "/" ? "/index.html" : path);
     if (file === undefined) return false;
     res.writeHead(200, {

@@ -191,4 +191,37 @@ describe("the demo in Chromium", { timeout: 600_000 }, () => {
     assert.equal(await message(ada, "typed while offline").count(), 1);
     assert.equal(await message(bob, "before the restart").count(), 1);
   });
+
+  test("a message typed offline for a room the page then leaves is still delivered there, once", {
+    skip,
+  }, async (t) => {
+    ready();
+    let demo = await DemoProcess.start();
+    t.after(() => demo.kill());
+    const url = `${demo.url}/#chat`;
+    const [ada, bob] = await Promise.all([openPage(t, url), openPage(t, url)]);
+    await enterChat(ada, "Ada", "first");
+    await enterChat(bob, "Bob", "first");
+
+    await demo.kill();
+    await waitForConnection(ada, "reconnecting");
+    await send(ada, "left behind");
+    await ada.locator('#messages .msg.mine[data-status="pending"]', { hasText: "left behind" }).waitFor();
+    await ada.locator("#room-input").fill("second");
+    await ada.locator("#room-form button[type=submit]").click();
+    await ada.locator("#room-title", { hasText: "# second" }).waitFor();
+
+    demo = await DemoProcess.start(demo.port);
+    await message(bob, "left behind").waitFor();
+    await member(ada, "Ada").waitFor(); // the page is back in its own room
+    await ada.locator('#room-list [data-room="first"]').click();
+    await ada
+      .locator('#messages .msg.mine:is([data-status="sent"], [data-status="delivered"])', { hasText: "left behind" })
+      .waitFor();
+    // a later message has made a round trip, so a duplicate would have arrived by now
+    await send(bob, "got it");
+    await message(ada, "got it").waitFor();
+    assert.equal(await message(ada, "left behind").count(), 1);
+    assert.equal(await message(bob, "left behind").count(), 1);
+  });
 });

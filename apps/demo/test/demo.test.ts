@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { before, type TestContext, test } from "node:test";
 import { io as ioClient, type Socket } from "socket.io-client";
-import { createDemo, DIST_DIR } from "../src/demo-server.js";
+import { CHAT_LIMITS } from "../src/chat-rooms.js";
+import { createDemo, type DemoOptions, DIST_DIR } from "../src/demo-server.js";
 import type {
   ChatClientEvents,
   ChatMessage,
@@ -16,6 +17,8 @@ import type {
   DashboardSnapshot,
   JoinReply,
   Order,
+  RoomSummary,
+  SecondStats,
   SendReply,
 } from "../src/events.js";
 import { MAX_BODY_BYTES } from "../src/orders-api.js";
@@ -27,8 +30,8 @@ before(() => {
   assert.ok(existsSync(join(DIST_DIR, "index.html")), "apps/demo/dist is missing: run `npm run build -w apps/demo`");
 });
 
-async function startDemo(t: TestContext, ordersPerSecond = 0): Promise<string> {
-  const demo = await createDemo({ ordersPerSecond });
+async function startDemo(t: TestContext, opts: DemoOptions = {}): Promise<string> {
+  const demo = await createDemo({ ordersPerSecond: 0, ...opts });
   demo.server.listen(0, "127.0.0.1");
   await once(demo.server, "listening");
   t.after(() => demo.close());
@@ -119,6 +122,10 @@ test("POST /api/orders checks the order and its body, and every dashboard shows 
     [JSON.stringify({ customer: "A", product: "Tea", quantity: 1 }), "invalid_order", /price/],
     [JSON.stringify({ customer: "A", product: "Tea", quantity: 1, price: -1 }), "invalid_order", /price/],
     [JSON.stringify({ customer: "x".repeat(41), product: "Tea", quantity: 1, price: 1 }), "invalid_order", /customer/],
+    [JSON.stringify({ customer: "\u200b\u200d", product: "Tea", quantity: 1, price: 1 }), "invalid_order", /customer/],
+    [JSON.stringify({ customer: "\u3164", product: "Tea", quantity: 1, price: 1 }), "invalid_order", /customer/],
+    [JSON.stringify({ customer: "A", product: "Te\u2028a", quantity: 1, price: 1 }), "invalid_order", /product/],
+    [JSON.stringify({ customer: "A", product: "Tea", quantity: 1, price: 1.005 }), "invalid_order", /whole cents/],
   ];
   for (const [body, code, message] of bad) {
     const { status, json } = await post(`${base}/api/orders`, body);
@@ -168,7 +175,7 @@ function streamedPost(url: string, body: string): Promise<{ status: number }> {
 }
 
 test("a dashboard gets a snapshot: the catalog, a minute of per-second stats, the latest orders", async (t) => {
-  const base = await startDemo(t, 5);
+  const base = await startDemo(t, { ordersPerSecond: 5 });
   const socket = ioClient(`${base}/dashboard`, { forceNew: true, reconnection: false }) as DashboardSocket;
   t.after(() => socket.close());
   const [snapshot] = await next<[DashboardSnapshot]>(socket, "snapshot");
@@ -200,6 +207,7 @@ test("chat: joining returns history and members; messages reach the room only, a
 
   assert.deepEqual(await ada.emitWithAck("join", { room: "no spaces!", name: "Ada" }), {
     ok: false,
+    field: "room",
     error: "room names are 1 to 24 letters, digits or dashes",
   });
   const refused = await cy.emitWithAck("message", { id: "m0", room: "team-room", text: "let me in" });
@@ -227,6 +235,9 @@ test("chat: joining returns history and members; messages reach the room only, a
 
   // history keeps the last 50
   for (let i = 2; i <= 60; i++) await ada.emitWithAck("message", { id: `m${i}`, room: "team-room", text: `n${i}` });
+  // an id older than the history is still known: the resend gets the stored time and is not stored again
+  const resent = (await ada.emitWithAck("message", { id: "m1", room: "team-room", text: " hello " })) as SendReply;
+  assert.deepEqual(resent, sent);
   const late = await connect<ChatSocket>(t, `${base}/chat`);
   const reply = (await late.emitWithAck("join", { room: "team-room", name: "Dee" })) as JoinReply;
   assert.ok(reply.ok);
@@ -254,4 +265,180 @@ test("the main namespace answers pings and counts connected pages", async (t) =>
   await connect(t, base);
   await first.emitWithAck("ping");
   while (counts.at(-1) !== 2) await next(first, "clients");
+});
+
+/** A GET with `path` sent as it is (fetch would normalise it); resolves to the status. */
+function rawGet(base: string, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(base, { path }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+test("a request path that is no valid URL gets a 404 and the server carries on", async (t) => {
+  const base = await startDemo(t);
+  for (const path of ["//a:b", "//[", "//%", "//x:99999/api/orders", "//api/orders"]) {
+    assert.equal(await rawGet(base, path), 404, path);
+  }
+  assert.equal(await rawGet(base, "/api/orders?limit=5"), 200, "the query is not part of the path");
+  assert.equal((await fetch(`${base}/api/orders`)).status, 200);
+});
+
+/** The rooms list a new chat socket gets on connecting. */
+async function roomList(t: TestContext, base: string): Promise<RoomSummary[]> {
+  const socket = ioClient(`${base}/chat`, { forceNew: true, reconnection: false }) as ChatSocket;
+  t.after(() => socket.close());
+  const [rooms] = await next<[RoomSummary[]]>(socket, "rooms");
+  socket.close();
+  return rooms;
+}
+
+test("chat rooms: the default ones stay, empty ones without messages go, and there are never more than the limit", async (t) => {
+  let clock = 1_700_000_000_000;
+  const base = await startDemo(t, { now: () => clock++ }); // every reading is later: no two rooms are as quiet
+  const ada = await connect<ChatSocket>(t, `${base}/chat`);
+  await ada.emitWithAck("join", { room: "general", name: "Ada" });
+  const kept = (await ada.emitWithAck("message", { id: "g1", room: "general", text: "keep me" })) as SendReply;
+  assert.ok(kept.ok);
+
+  // rooms only passed through are forgotten as they empty, and never push out the default ones
+  for (let i = 0; i < 120; i++) assert.ok((await ada.emitWithAck("join", { room: `spam-${i}`, name: "Ada" })).ok);
+  assert.deepEqual(await roomList(t, base), [
+    { name: "general", members: 0 },
+    { name: "random", members: 0 },
+    { name: "spam-119", members: 1 },
+  ]);
+
+  // rooms with messages are kept up to the limit; past it the quietest empty one makes way
+  const others = CHAT_LIMITS.rooms - 2;
+  for (let i = 0; i < others; i++) {
+    await ada.emitWithAck("join", { room: `kept-${i}`, name: "Ada" });
+    assert.ok((await ada.emitWithAck("message", { id: `k${i}`, room: `kept-${i}`, text: "hi" })).ok);
+  }
+  assert.equal((await roomList(t, base)).length, CHAT_LIMITS.rooms);
+  assert.ok((await ada.emitWithAck("join", { room: "newcomer", name: "Ada" })).ok);
+  const names = (await roomList(t, base)).map((room) => room.name);
+  assert.equal(names.length, CHAT_LIMITS.rooms);
+  assert.ok(!names.includes("kept-0") && names.includes("kept-1") && names.includes("newcomer"));
+
+  // when every room has members, a new one is refused and the rooms in use still work
+  const rest = names.filter((name) => name !== "general" && name !== "random" && name !== "newcomer");
+  const members = await Promise.all(rest.map(() => connect<ChatSocket>(t, `${base}/chat`)));
+  await Promise.all(members.map((socket, i) => socket.emitWithAck("join", { room: rest[i] as string, name: `M${i}` })));
+  assert.deepEqual(await ada.emitWithAck("join", { room: "one-too-many", name: "Ada" }), {
+    ok: false,
+    field: "room",
+    error: `the chat has ${CHAT_LIMITS.rooms} rooms in use: join one of them`,
+  });
+  assert.equal((await roomList(t, base)).length, CHAT_LIMITS.rooms);
+  const general = (await ada.emitWithAck("join", { room: "general", name: "Ada" })) as JoinReply;
+  assert.ok(general.ok);
+  assert.deepEqual(general.history, [kept.message]);
+});
+
+test("chat: names must show, and overlapping joins are answered in turn", async (t) => {
+  const base = await startDemo(t);
+  const [ada, bob] = await Promise.all([
+    connect<ChatSocket>(t, `${base}/chat`),
+    connect<ChatSocket>(t, `${base}/chat`),
+  ]);
+  for (const name of ["\u200b", "\u200e\u200f", "A\u2060B", "Ad\u202ea", "\u3164", "\u00ad"]) {
+    const reply = await ada.emitWithAck("join", { room: "general", name });
+    assert.equal(reply.ok ? undefined : reply.field, "name", JSON.stringify(name));
+  }
+  assert.ok((await ada.emitWithAck("join", { room: "general", name: "Zoë 🙂" })).ok);
+
+  await bob.emitWithAck("join", { room: "first", name: "Bob" });
+  const order: string[] = [];
+  const [first, second] = await Promise.all(
+    ["first", "second"].map(async (room) => {
+      const reply = await ada.emitWithAck("join", { room, name: "Ada" });
+      order.push(room);
+      return reply;
+    }),
+  );
+  assert.deepEqual(order, ["first", "second"]);
+  assert.ok(first?.ok && second?.ok);
+  assert.deepEqual([first.room, first.members], ["first", ["Ada", "Bob"]]);
+  assert.deepEqual([second.room, second.members], ["second", ["Ada"]]);
+  const cy = await connect<ChatSocket>(t, `${base}/chat`);
+  const later = (await cy.emitWithAck("join", { room: "first", name: "Cy" })) as JoinReply;
+  assert.deepEqual(later.ok && later.members, ["Bob", "Cy"]);
+});
+
+test("events without their request or without an ack: an error answer, or handled without answering", async (t) => {
+  const base = await startDemo(t);
+  const [ada, bob] = await Promise.all([
+    connect<ChatSocket>(t, `${base}/chat`),
+    connect<ChatSocket>(t, `${base}/chat`),
+  ]);
+  const untyped = ada as unknown as Socket;
+  const noRequest = (await untyped.emitWithAck("join")) as JoinReply;
+  assert.equal(noRequest.ok, false);
+  await ada.emitWithAck("join", { room: "acks", name: "Ada" });
+  await bob.emitWithAck("join", { room: "acks", name: "Bob" });
+  assert.deepEqual(await untyped.emitWithAck("message"), { ok: false, error: "the message is missing" });
+  const heard = next<[ChatMessage, () => void]>(bob, "message");
+  untyped.emit("message", { id: "no-ack", room: "acks", text: "no ack wanted" });
+  assert.equal((await heard)[0].text, "no ack wanted");
+
+  const [one, two] = await Promise.all([
+    connect<DashboardSocket>(t, `${base}/dashboard`),
+    connect<DashboardSocket>(t, `${base}/dashboard`),
+  ]);
+  const dashboard = one as unknown as Socket;
+  assert.deepEqual(await dashboard.emitWithAck("create"), { ok: false, error: "the order must be a JSON object" });
+  const placed = next<[Order]>(two, "order");
+  dashboard.emit("create", { customer: "Ann", product: "Ceramic mug", quantity: 1 });
+  assert.equal((await placed)[0].customer, "Ann");
+});
+
+test("typing notices: a start at most every 500 ms per socket, a stop only after a start", async (t) => {
+  let clock = 1_700_000_000_000;
+  const base = await startDemo(t, { now: () => clock });
+  const [ada, bob] = await Promise.all([
+    connect<ChatSocket>(t, `${base}/chat`),
+    connect<ChatSocket>(t, `${base}/chat`),
+  ]);
+  await ada.emitWithAck("join", { room: "typing", name: "Ada" });
+  await bob.emitWithAck("join", { room: "typing", name: "Bob" });
+  const heard: boolean[] = [];
+  bob.on("typing", (_name, typing) => heard.push(typing));
+
+  /** Ada's notices, then a message: once it reaches Bob, so has every notice relayed before it. */
+  const roundTrip = async (notices: boolean[], id: string): Promise<void> => {
+    for (const typing of notices) ada.emit("typing", typing);
+    const relayed = next(bob, "message");
+    await ada.emitWithAck("message", { id, room: "typing", text: id });
+    await relayed;
+  };
+  await roundTrip([...Array(20).fill(true), false, false, true, false], "burst");
+  // the notices are volatile, so some may be dropped, but never more are relayed than allowed
+  assert.ok(heard.filter((typing) => typing).length <= 1, `${heard}`);
+  assert.ok(heard.filter((typing) => !typing).length <= 1, `${heard}`);
+  clock += 500;
+  const started = next<[string, boolean]>(bob, "typing");
+  ada.emit("typing", true);
+  assert.deepEqual(await started, ["Ada", true]);
+});
+
+test("the dashboard sends each whole second once and in order, however late its timer fires", async (t) => {
+  let clock = 1_700_000_000_500;
+  const base = await startDemo(t, { now: () => clock });
+  const socket = ioClient(`${base}/dashboard`, { forceNew: true, reconnection: false }) as DashboardSocket;
+  t.after(() => socket.close());
+  await next(socket, "snapshot");
+  const seconds: number[] = [];
+  socket.on("second", (stats: SecondStats) => seconds.push(stats.t));
+
+  const first = Math.floor(clock / 1000);
+  clock += 3000; // three seconds end before the timer fires again
+  while (seconds.length < 3) await next(socket, "second");
+  clock += 1000;
+  while (seconds.length < 4) await next(socket, "second");
+  assert.deepEqual(seconds, [first, first + 1, first + 2, first + 3]);
 });

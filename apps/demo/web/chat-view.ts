@@ -1,5 +1,12 @@
 import type { Socket } from "socket.io-client";
-import type { ChatClientEvents, ChatMessage, ChatServerEvents, JoinReply, RoomSummary } from "../src/events.js";
+import type {
+  ChatClientEvents,
+  ChatMessage,
+  ChatServerEvents,
+  JoinReply,
+  RoomSummary,
+  SendReply,
+} from "../src/events.js";
 import { avatar, byId, el, format, randomId } from "./dom.js";
 import { type Tick, tickIcon } from "./icons.js";
 
@@ -53,8 +60,9 @@ function normalizeRoom(value: string): string | undefined {
 
 /**
  * The chat. Sending is at-least-once with dedupe: each message gets an id here and stays in
- * the outbox until the server acks it; after a reconnect the page joins its room again (a new
- * socket is in no room) and then sends what is left, and the server stores a repeated id once.
+ * the outbox until the server acks it; after a reconnect the page joins again (a new socket is
+ * in no room) each room it has messages for, then its own, and sends what is left; the server
+ * stores a repeated id once.
  */
 export function setupChat(socket: ChatSocket): void {
   const list = byId<HTMLOListElement>("messages");
@@ -71,6 +79,8 @@ export function setupChat(socket: ChatSocket): void {
   let room = normalizeRoom(storage.get(STORAGE.room) ?? "") ?? "general";
   /** The room the server has this socket in; undefined until the join is acked on this connection. */
   let joined: string | undefined;
+  /** Why the server refused the room, until the page tries again. */
+  let joinError: string | undefined;
   let rooms: RoomSummary[] = [];
   /** Connected once and not now: what is sent waits in the outbox. */
   let lostConnection = false;
@@ -91,7 +101,9 @@ export function setupChat(socket: ChatSocket): void {
       ? "offline · what you send now goes out when the connection is back"
       : joined === room
         ? `${online} online · the last 50 messages are kept`
-        : "joining…";
+        : joinError !== undefined
+          ? `could not join: ${joinError}`
+          : "joining…";
     byId("member-count").textContent = String(online);
     byId("me").hidden = name === undefined;
     byId("me-name").textContent = name ?? "";
@@ -225,43 +237,75 @@ export function setupChat(socket: ChatSocket): void {
 
   // ---- talking to the server ----
 
+  /** Sends one message of the outbox; it leaves the outbox when the server answers. */
+  const send = async (out: Outgoing): Promise<void> => {
+    out.inFlight = true;
+    let reply: SendReply;
+    try {
+      reply = await socket.timeout(ACK_TIMEOUT).emitWithAck("message", { id: out.id, room: out.room, text: out.text });
+    } catch {
+      // disconnected or no answer in time: sent again after the next join (the server dedupes)
+      out.inFlight = false;
+      return;
+    }
+    const index = outbox.indexOf(out);
+    if (index !== -1) outbox.splice(index, 1);
+    const li = shown.get(out.id);
+    if (li === undefined) return;
+    if (!reply.ok) return setTick(li, "failed", `Not sent: ${reply.error}`);
+    if (li.dataset.status === "pending") setTick(li, "sent");
+    li.dataset.at = String(reply.message.at);
+  };
+
   const flush = (): void => {
     if (!socket.connected || joined === undefined) return;
-    for (const out of outbox) {
-      if (out.inFlight || out.room !== joined) continue;
-      out.inFlight = true;
-      socket
-        .timeout(ACK_TIMEOUT)
-        .emitWithAck("message", { id: out.id, room: out.room, text: out.text })
-        .then((reply) => {
-          outbox.splice(outbox.indexOf(out), 1);
-          const li = shown.get(out.id);
-          if (li === undefined) return;
-          if (!reply.ok) return setTick(li, "failed", `Not sent: ${reply.error}`);
-          if (li.dataset.status === "pending") setTick(li, "sent");
-          li.dataset.at = String(reply.message.at);
-        })
-        .catch(() => {
-          // disconnected or no answer in time: sent again after the next join (the server dedupes)
-          out.inFlight = false;
-        });
+    for (const out of outbox) if (!out.inFlight && out.room === joined) void send(out);
+  };
+
+  /** Asks the server to put this socket in `target`; undefined when no answer came. */
+  const requestJoin = async (target: string, as: string): Promise<JoinReply | undefined> => {
+    try {
+      return await socket.timeout(ACK_TIMEOUT).emitWithAck("join", { room: target, name: as });
+    } catch {
+      return undefined;
     }
   };
 
-  const join = async (): Promise<void> => {
-    if (name === undefined || !socket.connected) return;
-    const target = room;
-    let reply: JoinReply;
-    try {
-      reply = await socket.timeout(ACK_TIMEOUT).emitWithAck("join", { room: target, name });
-    } catch {
-      return; // the next connect joins again
+  /**
+   * Sends what waits for other rooms (typed offline before switching rooms): the server takes a
+   * message only in a room joined, so the page visits each such room in turn. What fails is
+   * tried again on the next visit.
+   */
+  const sendElsewhere = async (): Promise<void> => {
+    const others = new Set(outbox.filter((out) => out.room !== room && !out.inFlight).map((out) => out.room));
+    for (const other of others) {
+      if (name === undefined || !socket.connected) return;
+      joined = undefined;
+      const reply = await requestJoin(other, name);
+      if (reply === undefined || !reply.ok) continue;
+      await Promise.all(outbox.filter((out) => out.room === other && !out.inFlight).map(send));
     }
-    if (target !== room || !socket.connected) return; // moved on meanwhile
+  };
+
+  /**
+   * Joins `room` on this connection, shows its history and members, and sends what waits for
+   * it. Resolves to false when the server did not answer while connected (to be tried again).
+   */
+  const join = async (): Promise<boolean> => {
+    if (name === undefined || !socket.connected) return true;
+    const target = room;
+    const reply = await requestJoin(target, name);
+    if (target !== room || !socket.connected) return true; // moved on meanwhile, or offline: joined again later
+    if (reply === undefined) return false;
     if (!reply.ok) {
+      if (reply.field === "room") {
+        joinError = reply.error;
+        renderHeader();
+        return true;
+      }
       nameError.textContent = reply.error;
       showGate(true);
-      return;
+      return true;
     }
     name = reply.name;
     storage.set(STORAGE.name, name);
@@ -277,6 +321,28 @@ export function setupChat(socket: ChatSocket): void {
     renderMembers();
     renderRooms();
     flush();
+    return true;
+  };
+
+  /**
+   * Brings the server up to date: what waits for other rooms, then the page's room. One run at
+   * a time; a call during a run (a room switch, a new name) makes it run once more.
+   */
+  let syncing = false;
+  let syncAgain = false;
+  const sync = async (): Promise<void> => {
+    if (syncing) {
+      syncAgain = true;
+      return;
+    }
+    syncing = true;
+    do {
+      syncAgain = false;
+      joinError = undefined;
+      await sendElsewhere();
+      if (!(await join())) syncAgain = true; // connected but no answer: ask again
+    } while (syncAgain && socket.connected);
+    syncing = false;
   };
 
   const switchRoom = (next: string): void => {
@@ -284,9 +350,10 @@ export function setupChat(socket: ChatSocket): void {
     stopTyping();
     room = next;
     joined = undefined;
+    joinError = undefined;
     clearRoomView();
     renderRooms();
-    void join();
+    void sync();
   };
 
   // ---- typing ----
@@ -317,7 +384,7 @@ export function setupChat(socket: ChatSocket): void {
     joined = undefined;
     lostConnection = false;
     renderHeader();
-    void join();
+    void sync();
   });
   socket.on("disconnect", () => {
     joined = undefined;
@@ -373,7 +440,7 @@ export function setupChat(socket: ChatSocket): void {
     name = chosen;
     joined = undefined;
     renderHeader();
-    if (socket.connected) void join();
+    if (socket.connected) void sync();
     else {
       storage.set(STORAGE.name, name);
       showGate(false);
