@@ -222,6 +222,83 @@ describe("authorize", () => {
     assert.equal(await client.timeout(5000).emitWithAck("announce"), "announced");
   });
 
+  test("behind jwt: a refresh re-checks the claims: rooms now refused are left, a refused namespace disconnects", async () => {
+    const secret = new TextEncoder().encode("a-test-secret-that-is-32-bytes-long!");
+    type RoomClaims = JWTPayload & { rooms?: string[]; banned?: boolean };
+    const sign = (claims: RoomClaims): Promise<string> =>
+      new SignJWT({ sub: "ada", ...claims }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(secret);
+    const s = await startIo();
+    cleanups.push(() => s.close());
+    s.io.use(jwt({ secret }));
+    s.io.use(
+      authorize<RoomClaims>({
+        connect: async (claims) => claims?.banned !== true,
+        join: (room, claims) => claims?.rooms?.includes(room) === true,
+      }),
+    );
+    const disconnects: unknown[][] = [];
+    s.io.on("connection", (socket) => {
+      socket.on("join", (room: string, ack: (r: unknown) => void) => {
+        socket.join(room);
+        ack("joined");
+      });
+      socket.on("disconnect", (...args: unknown[]) => disconnects.push(args));
+    });
+    const serverSide = next<[ServerSocket]>(s.io, "connection");
+    const client = s.client("/", { auth: { token: await sign({ rooms: ["lobby", "staff", "ops"] }) } });
+    const [, [server]] = await Promise.all([connected(client), serverSide]);
+    const refresh = async (claims: RoomClaims) =>
+      client.timeout(5000).emitWithAck(GuardEvents.REFRESH, await sign(claims));
+    for (const room of ["lobby", "staff", "ops"])
+      assert.equal(await client.timeout(5000).emitWithAck("join", room), "joined");
+    server.join(server.id); // its own room is never re-checked
+
+    // the refresh is acked once the rooms are re-checked
+    assert.equal((await refresh({ rooms: ["lobby"] })).ok, true);
+    assert.deepEqual([...server.rooms].sort(), [server.id, "lobby"].sort());
+    assert.ok(client.connected);
+
+    const told = next<[unknown]>(client, GuardEvents.DISCONNECT);
+    const gone = next<[string]>(client, "disconnect");
+    client.timeout(5000).emit(GuardEvents.REFRESH, await sign({ rooms: ["lobby"], banned: true }), () => {});
+    assert.deepEqual((await told)[0], { code: "ACCESS_DENIED", message: "Access denied" });
+    assert.equal((await gone)[0], "io server disconnect");
+    assert.equal(disconnects.length, 1);
+    assert.equal(disconnects[0]?.[0], "server namespace disconnect");
+    assert.equal((disconnects[0]?.[1] as GuardError | undefined)?.code, "ACCESS_DENIED");
+  });
+
+  test("behind jwt, recheckOnRefresh: false: connect runs once per socket, and rooms stay", async () => {
+    const secret = new TextEncoder().encode("a-test-secret-that-is-32-bytes-long!");
+    const sign = (claims: JWTPayload): Promise<string> =>
+      new SignJWT({ sub: "ada", ...claims }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(secret);
+    const s = await startIo();
+    cleanups.push(() => s.close());
+    s.io.use(jwt({ secret }));
+    let connects = 0;
+    s.io.use(
+      authorize<JWTPayload & { rooms?: string[] }>({
+        connect: () => ++connects === 1, // a predicate that reserves something: only once
+        join: (room, claims) => claims?.rooms?.includes(room) === true,
+        recheckOnRefresh: false,
+      }),
+    );
+    s.io.on("connection", (socket) => {
+      socket.on("join", (room: string, ack: (r: unknown) => void) => {
+        socket.join(room);
+        ack([...socket.rooms].filter((r) => r !== socket.id));
+      });
+    });
+    const client = s.client("/", { auth: { token: await sign({ rooms: ["lobby"] }) } });
+    await connected(client);
+    assert.deepEqual(await client.timeout(5000).emitWithAck("join", "lobby"), ["lobby"]);
+    assert.equal((await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, await sign({ rooms: [] }))).ok, true);
+    assert.equal(connects, 1);
+    assert.ok(client.connected);
+    // still in the room (joining it again is a no-op): it was not re-checked
+    assert.deepEqual(await client.timeout(5000).emitWithAck("join", "lobby"), ["lobby"]);
+  });
+
   test("two authorize guards: both policies must allow a room", async () => {
     const s = await startIo();
     cleanups.push(() => s.close());

@@ -84,6 +84,29 @@ test("jwt → rateLimit → authorize → validate: each refusal comes from the 
   assert.deepEqual(said, ["lobby:hello"]);
 });
 
+test("a tutti:refresh refused past refreshRate counts toward rateLimit's disconnect", async () => {
+  const s = await startIo();
+  cleanups.push(() => s.close());
+  s.io.use(jwt({ secret: SECRET, refreshRate: { burst: 1, perSecond: 0.001 } }));
+  s.io.use(rateLimit({ perSocket: { burst: 100, perSecond: 1 }, disconnectAfter: 3 }));
+  const reasons: string[] = [];
+  s.io.on("connection", (socket) => socket.on("disconnect", (reason) => reasons.push(reason)));
+  const client = s.client("/", { auth: { token: await sign({}) } });
+  await connected(client);
+  const token = await sign({});
+  const refresh = (): Promise<{ ok?: true; code?: string }> =>
+    client.timeout(5000).emitWithAck(GuardEvents.REFRESH, token);
+  assert.equal((await refresh()).ok, true);
+  assert.equal((await refresh()).code, "RATE_LIMITED");
+  assert.equal((await refresh()).code, "RATE_LIMITED");
+  const told = waitFor<[{ code: string }]>(client, GuardEvents.DISCONNECT);
+  const gone = waitFor<[string]>(client, "disconnect");
+  client.emit(GuardEvents.REFRESH, token); // the third refusal
+  assert.equal((await told)[0].code, "RATE_LIMITED");
+  assert.equal((await gone)[0], "io server disconnect");
+  assert.deepEqual(reasons, ["rate limited"]);
+});
+
 test("GuardMessages match the message column of docs/errors.md, code for code", () => {
   const doc = readFileSync(new URL("../../../docs/errors.md", import.meta.url), "utf8");
   const section = doc.split(/^## /m).find((s) => s.startsWith("Guard codes")) ?? "";

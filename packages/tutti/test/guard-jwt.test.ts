@@ -201,6 +201,19 @@ describe("jwt: the handshake", () => {
     assert.equal((server.data as { user: JWTPayload }).user.sub, "ada");
   });
 
+  test("a custom token reader that throws: AUTH_INVALID with the generic message, never the app's text", async () => {
+    const s = await start({
+      secret: SECRET,
+      token: () => {
+        throw new Error("db password is hunter2");
+      },
+    });
+    const err = await refusal(s.client("/", { auth: { token: await sign() } }));
+    assert.equal(err.message, "Invalid token");
+    assert.deepEqual(err.data, { code: "AUTH_INVALID" });
+    assert.equal(s.sockets.length, 0);
+  });
+
   test("RS256 with a PEM public key, ES256 with a CryptoKey", async () => {
     const rsa = await generateKeyPair("RS256");
     const s = await start({ publicKey: await exportSPKI(rsa.publicKey), algorithms: ["RS256"] });
@@ -378,6 +391,108 @@ describe("jwt: expiry and refresh", () => {
     assert.equal((await gone)[0], "io server disconnect");
     assert.deepEqual(reasons, ["token expired"]);
     assert.deepEqual(appRefreshes, []);
+  });
+
+  /**
+   * A JWKS server whose first answer is immediate and whose later ones wait for `release`: a
+   * refresh signed with a new kid makes jose fetch again, and stays in flight until then.
+   */
+  async function gatedJwks() {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = (kid: string) => exportJWK(publicKey).then((key) => ({ ...key, kid, alg: "ES256" }));
+    const keys = [await jwk("k1"), await jwk("k2")];
+    let release: (status: number) => void = () => {};
+    const gate = new Promise<number>((resolve) => {
+      release = resolve;
+    });
+    const jwks = await serve((_req, res) => {
+      const first = jwks === undefined || jwks.requests() === 1;
+      const answer = (status: number): void => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(status === 200 ? JSON.stringify({ keys: first ? [keys[0]] : keys }) : "");
+      };
+      if (first) answer(200);
+      else void gate.then(answer);
+    });
+    const signWith = (kid: string, expiresIn: number) => sign({}, { alg: "ES256", key: privateKey, kid, expiresIn });
+    return { url: jwks.url, release, signWith };
+  }
+
+  test("a refresh still being verified at exp is waited for, then applied; meanwhile events are refused", async () => {
+    const jwks = await gatedJwks();
+    const options = {
+      secret: undefined,
+      jwksUrl: jwks.url,
+      jwksOptions: { cooldownDuration: 0, timeoutDuration: 30_000 },
+      refreshWarning: false,
+    } as const;
+    const { s, reasons } = await startShortLived(options);
+    const original = await jwks.signWith("k1", 2);
+    const { client, server } = await connect(s, { auth: { token: original } });
+    // a control client with the same token and no refresh: its expiry marks the original exp
+    const control = (await connect(s, { auth: { token: original } })).client;
+    const controlGone = next<[string]>(control, "disconnect");
+    const gone: string[] = [];
+    client.on("disconnect", (reason) => gone.push(reason));
+
+    const refreshed = client.timeout(40_000).emitWithAck(GuardEvents.REFRESH, await jwks.signWith("k2", 3600));
+    assert.equal((await controlGone)[0], "io server disconnect");
+    // past exp, with the refresh in flight: the socket stays, but its events are refused
+    let answer: unknown = "pong";
+    for (let i = 0; i < 500 && answer === "pong"; i++) {
+      answer = await client.timeout(5000).emitWithAck("ping");
+      if (answer === "pong") await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(answer, { code: "AUTH_EXPIRED", message: "Token expired" });
+    assert.ok(client.connected);
+
+    jwks.release(200);
+    const result = await refreshed;
+    assert.equal(result.ok, true);
+    assert.equal(claimsOf(server).exp, result.exp);
+    assert.equal(await client.timeout(5000).emitWithAck("ping"), "pong");
+    assert.ok(client.connected);
+    assert.deepEqual(gone, []);
+    assert.deepEqual(reasons, ["token expired"]); // the control's only
+  });
+
+  test("a refresh in flight at exp that then fails: its ack gets the refusal, then the socket is disconnected", async () => {
+    const jwks = await gatedJwks();
+    const options = {
+      secret: undefined,
+      jwksUrl: jwks.url,
+      jwksOptions: { cooldownDuration: 0, timeoutDuration: 30_000 },
+    } as const;
+    const { s, reasons } = await startShortLived({ ...options, refreshWarning: false });
+    const original = await jwks.signWith("k1", 2);
+    const { client } = await connect(s, { auth: { token: original } });
+    const control = (await connect(s, { auth: { token: original } })).client;
+    const controlGone = next<[string]>(control, "disconnect");
+    const events: string[] = [];
+    client.on(GuardEvents.DISCONNECT, ({ code }: { code: string }) => events.push(`tutti:disconnect ${code}`));
+    const gone = next<[string]>(client, "disconnect");
+
+    const fresh = await jwks.signWith("k2", 3600);
+    // a callback, not a promise: it runs as the ack arrives, in order with the other events
+    const refreshed = new Promise<void>((resolve) => {
+      client.timeout(40_000).emit(GuardEvents.REFRESH, fresh, (err: Error | null, result?: { code: string }) => {
+        events.push(err === null ? `ack ${result?.code}` : `ack error ${err.message}`);
+        resolve();
+      });
+    });
+    await controlGone;
+    let answer: unknown = "pong";
+    for (let i = 0; i < 500 && answer === "pong"; i++) {
+      answer = await client.timeout(5000).emitWithAck("ping");
+      if (answer === "pong") await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal((answer as { code: string }).code, "AUTH_EXPIRED");
+
+    jwks.release(500); // the key set cannot be fetched: AUTH_UNAVAILABLE
+    await refreshed;
+    assert.equal((await gone)[0], "io server disconnect");
+    assert.deepEqual(events, ["ack AUTH_UNAVAILABLE", "tutti:disconnect AUTH_EXPIRED"]);
+    assert.deepEqual(reasons, ["token expired", "token expired"]);
   });
 
   test("refreshes are rate-limited per socket (refreshRate)", async () => {

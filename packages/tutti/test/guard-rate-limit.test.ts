@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Socket as ClientSocket } from "socket.io-client";
+import { type Socket as ClientSocket, Manager } from "socket.io-client";
 import {
   GuardEvents,
   RATE_LIMIT_DEFAULTS,
@@ -151,6 +151,45 @@ describe("rateLimit", () => {
     assert.deepEqual((await told)[0], { code: "RATE_LIMITED", message: "Rate limit exceeded" });
     assert.equal((await gone)[0], "io server disconnect");
     assert.deepEqual(app.reasons, ["rate limited"]);
+    assert.deepEqual(app.handled, ["chat:0"]);
+  });
+
+  test("the disconnect closes the whole connection: a new CONNECT on it cannot get a fresh bucket", async () => {
+    const app = await start({ perSocket: { burst: 1, perSecond: 1 }, disconnectAfter: 2, disconnectWindowMs: 1000 });
+    const otherReasons: string[] = [];
+    app.s.io.of("/other").on("connection", (socket) => {
+      socket.on("disconnect", (reason) => otherReasons.push(reason));
+    });
+    // two namespaces on one connection: the client keeps the connection open for "/other" when
+    // "/" is disconnected, and "/" can then send a new CONNECT on it
+    const manager = new Manager(app.s.url, { transports: ["websocket"], reconnection: false, forceNew: true });
+    cleanups.push(() => manager.engine?.close());
+    const serverSide = next<[ServerSocket]>(app.s.io, "connection");
+    const client = manager.socket("/");
+    const other = manager.socket("/other");
+    const [, , [server]] = await Promise.all([connected(client), connected(other), serverSide]);
+    const conn = server.conn;
+    const closed = next<unknown[]>(conn, "close");
+    const told = next<[unknown]>(client, GuardEvents.DISCONNECT);
+    const gone = next<[string]>(client, "disconnect");
+    const otherGone = next<[string]>(other, "disconnect");
+
+    assert.equal(await send(client, "chat", 0), "ok:0");
+    client.emit("chat", 1);
+    client.emit("chat", 2); // the second refusal
+    assert.deepEqual((await told)[0], { code: "RATE_LIMITED", message: "Rate limit exceeded" });
+    assert.equal((await gone)[0], "io server disconnect");
+    assert.equal((await otherGone)[0], "io server disconnect");
+    await closed;
+    assert.equal(conn.readyState, "closed");
+    assert.deepEqual(app.reasons, ["rate limited"]); // the documented reason, for the app
+    assert.deepEqual(otherReasons, ["server namespace disconnect"]);
+
+    // coming back takes a new handshake (subject to the engine's handshakeRate)
+    const again = next<[ServerSocket]>(app.s.io, "connection");
+    client.connect();
+    const [[fresh]] = await Promise.all([again, connected(client)]);
+    assert.notEqual(fresh.conn.id, conn.id);
     assert.deepEqual(app.handled, ["chat:0"]);
   });
 

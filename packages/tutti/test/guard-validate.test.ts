@@ -233,6 +233,74 @@ describe("validate", () => {
     assert.equal(long.issues[0]?.message.length, 201);
   });
 
+  test("issues are bounded in bytes: path keys cut at 200 characters, at most 8 KiB of issues in all", async () => {
+    const fields = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, z.string()]));
+    // a path as deep as the payload, under keys that JSON escapes to 6 bytes a character
+    let deep: z.ZodType = z.number();
+    for (let i = 0; i < 10; i++) deep = z.record(z.string(), deep);
+    const app = await start({
+      many: z.record(z.string(), z.object(fields)),
+      count: z.record(z.string(), z.number()),
+      long: deep,
+    });
+    const { client } = await connect(app);
+    const bytes = (issues: PayloadIssue[]): number => Buffer.byteLength(JSON.stringify(issues));
+
+    // one client-chosen key of 400 KB, copied into each of the 20 issues' paths before
+    const key = "k".repeat(400_000);
+    const many = (await send(client, "many", { [key]: {} })) as Refusal;
+    assert.equal(many.code, "INVALID_PAYLOAD");
+    assert.ok(many.issues.length >= 1 && many.issues.length <= 20);
+    assert.ok(bytes(many.issues) <= 8192, String(bytes(many.issues)));
+    assert.deepEqual(many.issues[0]?.path, [0, `${"k".repeat(200)}…`, "f0"]);
+
+    // 20 issues under keys that escape to 1.2 KB each do not fit: the first ones that do are sent, in order
+    const wide = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`${i}`.padEnd(300, "\u0001"), "x"]));
+    const cut = (await send(client, "count", wide)) as Refusal;
+    assert.ok(cut.issues.length > 1 && cut.issues.length < 20, String(cut.issues.length));
+    assert.ok(bytes(cut.issues) <= 8192, String(bytes(cut.issues)));
+    cut.issues.forEach((issue, i) => {
+      assert.equal(issue.path.length, 2);
+      assert.equal(issue.path[1], `${String(i).padEnd(200, "\u0001")}…`);
+    });
+
+    // one issue whose path alone is over 8 KiB: it is still sent, its path cut short
+    let payload: unknown = "not a number";
+    const segment = "\u0001".repeat(300);
+    for (let i = 0; i < 10; i++) payload = { [segment]: payload };
+    const long = (await send(client, "long", payload)) as Refusal;
+    assert.equal(long.issues.length, 1);
+    assert.ok(bytes(long.issues) <= 8192, String(bytes(long.issues)));
+    const path = long.issues[0]?.path ?? [];
+    assert.ok(path.length > 1 && path.length < 11, String(path.length));
+    assert.deepEqual(path.slice(1), Array(path.length - 1).fill(`${"\u0001".repeat(200)}…`));
+    assert.deepEqual(app.handled, []);
+  });
+
+  test("a handler always gets an ack: one that does nothing when the client sent none", async () => {
+    const schemas = { move: [v.number(), v.number()], sync: [] } as const;
+    const s = await startIo();
+    cleanups.push(() => s.close());
+    const io = s.io as unknown as Server<EventsFromSchemas<typeof schemas>>;
+    io.use(validate(schemas));
+    const acks: string[] = [];
+    io.on("connection", (socket) => {
+      // the docs' example: with no ack from the client, `ack` is a no-op, not undefined
+      socket.on("move", (x, y, ack) => {
+        acks.push(typeof ack);
+        ack(x + y);
+      });
+      socket.on("sync", (ack) => ack("synced"));
+    });
+    const client = s.client("/");
+    await connected(client);
+    assert.equal(await client.timeout(5000).emitWithAck("move", 1, 2), 3);
+    client.emit("move", 3, 4); // no ack
+    client.emit("sync"); // no ack either
+    assert.equal(await client.timeout(5000).emitWithAck("sync"), "synced"); // in order: the ones before ran
+    assert.deepEqual(acks, ["function", "function"]);
+  });
+
   test("behind rateLimit: an invalid flood is limited too", async () => {
     const s = await startIo();
     cleanups.push(() => s.close());

@@ -1,6 +1,16 @@
 import type { JWTPayload } from "jose";
+import { DisconnectReasons } from "../errors.js";
 import type { Socket } from "../server/index.js";
-import { ackOf, asSocket, type Guard, readData, refuseEvent } from "./guard.js";
+import {
+  type AnySocket,
+  ackOf,
+  asSocket,
+  type Guard,
+  guardDisconnect,
+  onClaimsChanged,
+  readData,
+  refuseEvent,
+} from "./guard.js";
 import { GuardError, GuardMessages } from "./guard-error.js";
 
 export interface AuthorizeOptions<Claims = JWTPayload> {
@@ -22,21 +32,32 @@ export interface AuthorizeOptions<Claims = JWTPayload> {
    * its handler, and its ack gets `{code: "ACCESS_DENIED", message}`. Default: every event.
    */
   emit?: (event: string, args: unknown[], claims: Claims | undefined, socket: Socket) => boolean | Promise<boolean>;
+  /**
+   * Whether a refresh of the claims (the `jwt` guard's `tutti:refresh`) asks `connect` again and
+   * re-checks the socket's rooms against `join`. Set it to false when `connect` must run only
+   * once per socket (it counts or reserves something). Default true.
+   */
+  recheckOnRefresh?: boolean;
 }
 
 /**
  * Authorization from the socket's claims: which namespaces it may connect to, which rooms it may
  * join and which events it may emit. Each predicate reads the claims anew, so a refreshed token
- * applies at once. A predicate that throws or rejects refuses (fail closed).
+ * applies at once. When the `jwt` guard applies a refresh, `connect` is asked again (a refusal
+ * disconnects the socket after `tutti:disconnect` ACCESS_DENIED) and every room the socket is
+ * in is checked against `join` again (it leaves the ones now refused), unless
+ * `recheckOnRefresh` is false. A predicate that throws or rejects refuses (fail closed).
  */
 export function authorize<Claims = JWTPayload>(options: AuthorizeOptions<Claims>): Guard {
   const claimsKey = options.claimsKey ?? "claims";
   const { connect, join, emit } = options;
+  const recheck = options.recheckOnRefresh ?? true;
   const claimsOf = (socket: Socket): Claims | undefined => readData(socket, claimsKey) as Claims | undefined;
 
   return (typed, next) => {
     const socket = asSocket(typed);
     const admit = (): void => {
+      if (recheck && (connect !== undefined || join !== undefined)) recheckOnRefresh(socket);
       if (join !== undefined) {
         const previous = socket.joinPolicy;
         socket.joinPolicy = (room) => {
@@ -77,6 +98,45 @@ export function authorize<Claims = JWTPayload>(options: AuthorizeOptions<Claims>
       (cause) => next(GuardError.of("ACCESS_DENIED", undefined, cause === undefined ? undefined : { cause })),
     );
   };
+
+  /** After a refresh: leave the rooms `join` now refuses, and disconnect if `connect` now refuses. */
+  function recheckOnRefresh(socket: AnySocket): void {
+    let latest = 0; // a slow async verdict on older claims never overrides a newer check
+    onClaimsChanged(socket, async () => {
+      const check = ++latest;
+      if (join !== undefined) {
+        const claims = claimsOf(socket);
+        for (const room of [...socket.rooms]) {
+          if (room === socket.id) continue;
+          let allowed: boolean;
+          try {
+            allowed = join(room, claims, socket) === true;
+          } catch {
+            allowed = false;
+          }
+          if (!allowed) await socket.leave(room);
+        }
+      }
+      if (connect === undefined) return;
+      await new Promise<void>((done) => {
+        decide(
+          () => connect(claimsOf(socket), socket),
+          done,
+          (cause) => {
+            if (check === latest && socket.connected) {
+              guardDisconnect(
+                socket,
+                { code: "ACCESS_DENIED", message: GuardMessages.ACCESS_DENIED },
+                DisconnectReasons.SERVER_NAMESPACE_DISCONNECT,
+                { description: GuardError.of("ACCESS_DENIED", undefined, cause === undefined ? undefined : { cause }) },
+              );
+            }
+            done();
+          },
+        );
+      });
+    });
+  }
 }
 
 /**

@@ -79,11 +79,77 @@ export function refuseEvent(
   if (socket.listenerCount("error") > 0) next(new GuardError(refusal, cause === undefined ? undefined : { cause }));
 }
 
-/** Tells the client why (`tutti:disconnect`), then disconnects the socket with `reason`. */
-export function guardDisconnect(socket: AnySocket, refusal: GuardRefusal, reason: DisconnectReason): void {
+/**
+ * Tells the client why (`tutti:disconnect`), then disconnects the socket with `reason` (its
+ * "disconnect" listeners get `description` too). With `closeConnection`, the whole underlying
+ * connection is closed afterwards, with the client's other namespaces (as `disconnect(true)`
+ * does): a new attempt then needs a new handshake. What was written before still reaches the
+ * client: the engine delivers its queue before its close packet.
+ */
+export function guardDisconnect(
+  socket: AnySocket,
+  refusal: GuardRefusal,
+  reason: DisconnectReason,
+  options: { closeConnection?: boolean; description?: unknown } = {},
+): void {
   if (!socket.connected) return;
   socket.emit(GuardEvents.DISCONNECT, refusal);
-  socket.disconnectFor(reason);
+  socket.disconnectFor(reason, options.description);
+  if (options.closeConnection === true) socket.client.disconnectAll();
+}
+
+/**
+ * Hooks between guards, per socket. `jwt` calls `claimsChanged` after a refresh has replaced the
+ * claims, so that `authorize` re-checks them; `rateLimit` registers a `strike` so that refusals
+ * counted elsewhere (a `tutti:refresh` past its budget) count toward its disconnect.
+ */
+interface SocketHooks {
+  claimsChanged?: Array<() => void | Promise<void>>;
+  strike?: () => void;
+}
+
+const hooks = new WeakMap<AnySocket, SocketHooks>();
+
+function hooksOf(socket: AnySocket): SocketHooks {
+  let found = hooks.get(socket);
+  if (found === undefined) {
+    found = {};
+    hooks.set(socket, found);
+  }
+  return found;
+}
+
+/** Runs `listener` each time another guard replaced the socket's claims. */
+export function onClaimsChanged(socket: AnySocket, listener: () => void | Promise<void>): void {
+  const entry = hooksOf(socket);
+  entry.claimsChanged ??= [];
+  entry.claimsChanged.push(listener);
+}
+
+/**
+ * Tells the guards that the socket's claims were replaced; resolves once each listener is done.
+ * A listener that throws or rejects is skipped (it must fail closed on its own).
+ */
+export async function claimsChanged(socket: AnySocket): Promise<void> {
+  for (const listener of hooks.get(socket)?.claimsChanged ?? []) {
+    if (!socket.connected) return;
+    try {
+      await listener();
+    } catch {
+      // a listener's own bug: the others still run
+    }
+  }
+}
+
+/** Registers the socket's strike counter (one per socket: the first `rateLimit` to admit it). */
+export function setStrike(socket: AnySocket, strike: () => void): void {
+  const entry = hooksOf(socket);
+  entry.strike ??= strike;
+}
+
+/** Counts a refusal made outside `rateLimit` toward its disconnect, when it guards the socket. */
+export function strike(socket: AnySocket): void {
+  hooks.get(socket)?.strike?.();
 }
 
 /** The socket's claims, read from `socket.data[key]`. */

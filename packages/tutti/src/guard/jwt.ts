@@ -19,12 +19,14 @@ import {
   type AnySocket,
   ackOf,
   asSocket,
+  claimsChanged,
   type Guard,
   GuardEvents,
   guardDisconnect,
   invalidOption,
   type RefreshAccepted,
   refuseEvent,
+  strike,
   writeData,
 } from "./guard.js";
 import { GuardError, GuardMessages, type GuardRefusal } from "./guard-error.js";
@@ -87,6 +89,12 @@ const ASYMMETRIC: readonly JWSAlgorithm[] = [
   "Ed25519",
 ];
 
+/**
+ * How long the expiry waits for a refresh still being verified, unless `jwksOptions.timeoutDuration`
+ * says otherwise (it is jose's default for that option: a JWKS fetch gives up by then).
+ */
+const REFRESH_GRACE_MS = 5000;
+
 /** setTimeout's longest delay; a later deadline is reached in several steps. */
 const MAX_DELAY = 2 ** 31 - 1;
 
@@ -98,7 +106,10 @@ type Verify = (token: string) => Promise<JWTPayload>;
  * AUTH_EXPIRED, AUTH_UNAVAILABLE); an admitted one has its claims in `socket.data.claims`. At
  * `exp` the socket gets `tutti:disconnect` `{code: "AUTH_EXPIRED"}` and is disconnected with
  * reason "token expired", unless its client sent a fresh token first (`tutti:refresh`, see
- * docs/guards.md). Its one timer per socket is unref'd and cleared on disconnect.
+ * docs/guards.md). A refresh still being verified at `exp` is waited for (at most the JWKS
+ * timeout, 5 s by default; meanwhile other events are refused with AUTH_EXPIRED), then applied
+ * or the socket disconnected. A refresh that replaces the claims runs `authorize`'s checks
+ * again. Its timers (one at a time per socket) are unref'd and cleared on disconnect.
  */
 export function jwt(options: JwtOptions): Guard {
   const { verify, remote } = createVerify(options);
@@ -118,6 +129,11 @@ export function jwt(options: JwtOptions): Guard {
   if (!(Number.isFinite(tolerance) && tolerance >= 0))
     throw invalidOption("jwt", "clockTolerance must be seconds >= 0");
   const toleranceMs = tolerance * 1000;
+  const timeoutDuration = options.jwksOptions?.timeoutDuration;
+  const graceMs =
+    typeof timeoutDuration === "number" && Number.isFinite(timeoutDuration) && timeoutDuration >= 0
+      ? Math.min(timeoutDuration, MAX_DELAY)
+      : REFRESH_GRACE_MS;
 
   // Sockets admitted but not yet connected: their timers start at "connection", so a socket that
   // a later middleware refuses never has one. One "connection" listener per namespace.
@@ -142,14 +158,29 @@ export function jwt(options: JwtOptions): Guard {
 
   return (typed, next) => {
     const socket = asSocket(typed);
-    check(readToken(socket.handshake))
+    let token: string | undefined;
+    try {
+      token = readToken(socket.handshake);
+    } catch (err) {
+      // an app's token reader that throws: its text must not reach the client
+      next(err instanceof GuardError ? err : GuardError.of("AUTH_INVALID", undefined, { cause: err }));
+      return;
+    }
+    check(token)
       .then((claims) => {
         writeData(socket, claimsKey, claims);
-        const session = new TokenSession(socket, claims, claimsKey, warning, toleranceMs);
+        const session = new TokenSession(socket, claims, claimsKey, warning, toleranceMs, graceMs);
         if (refresh) {
           let bucket: TokenBucket | undefined;
           socket.use((event, nextEvent) => {
-            if (event[0] !== GuardEvents.REFRESH) return nextEvent();
+            if (event[0] !== GuardEvents.REFRESH) {
+              // the token expired and a refresh is still being verified: nothing else goes through
+              if (session.expired) {
+                refuseEvent(socket, event, nextEvent, { code: "AUTH_EXPIRED", message: GuardMessages.AUTH_EXPIRED });
+                return;
+              }
+              return nextEvent();
+            }
             bucket ??= new TokenBucket(refreshRate, () => performance.now());
             if (!bucket.tryTake()) {
               refuseEvent(socket, event, nextEvent, {
@@ -157,6 +188,7 @@ export function jwt(options: JwtOptions): Guard {
                 message: GuardMessages.RATE_LIMITED,
                 retryAfterMs: bucket.msUntil(),
               });
+              strike(socket); // counts toward rateLimit's disconnect, when it guards the socket
               return;
             }
             session.refresh(event, nextEvent, check);
@@ -181,18 +213,37 @@ class TokenSession {
   readonly #claimsKey: string;
   readonly #warning: number | false;
   readonly #toleranceMs: number;
+  readonly #graceMs: number;
+  /** The warning or expiry timer. */
   #timer: NodeJS.Timeout | undefined;
+  /** Set while the token has expired and a refresh is still being verified: its deadline. */
+  #grace: NodeJS.Timeout | undefined;
   #warned = false;
   /** Refreshes started, and the latest one applied: a slow verification never undoes a newer one. */
   #started = 0;
   #applied = 0;
+  /** Refreshes being verified. */
+  #pending = 0;
 
-  constructor(socket: AnySocket, claims: JWTPayload, claimsKey: string, warning: number | false, toleranceMs: number) {
+  constructor(
+    socket: AnySocket,
+    claims: JWTPayload,
+    claimsKey: string,
+    warning: number | false,
+    toleranceMs: number,
+    graceMs: number,
+  ) {
     this.#socket = socket;
     this.#claims = claims;
     this.#claimsKey = claimsKey;
     this.#warning = warning;
     this.#toleranceMs = toleranceMs;
+    this.#graceMs = graceMs;
+  }
+
+  /** Whether the token has expired and the socket waits for a refresh in flight. */
+  get expired(): boolean {
+    return this.#grace !== undefined;
   }
 
   start(): void {
@@ -211,32 +262,52 @@ class TokenSession {
           ? (arg as { token: string }).token
           : undefined;
     const generation = ++this.#started;
+    this.#pending++;
     check(token === "" ? undefined : token).then(
       (claims) => {
+        this.#pending--;
         if (!this.#socket.connected) return;
         if (claims.sub !== this.#claims.sub) {
           refuseEvent(this.#socket, event, next, { code: "AUTH_INVALID", message: "Token subject does not match" });
+          this.#settled();
           return;
         }
-        if (generation > this.#applied) {
-          this.#applied = generation;
-          this.#claims = claims;
-          writeData(this.#socket, this.#claimsKey, claims);
-          this.#warned = false;
-          this.#arm();
-        }
         const accepted: RefreshAccepted = claims.exp === undefined ? { ok: true } : { ok: true, exp: claims.exp };
-        ack?.(accepted);
+        if (generation <= this.#applied) {
+          // a newer refresh was applied first: this one changes nothing
+          ack?.(accepted);
+          this.#settled();
+          return;
+        }
+        this.#applied = generation;
+        this.#claims = claims;
+        writeData(this.#socket, this.#claimsKey, claims);
+        this.#warned = false;
+        this.#arm(); // ends a grace, if the token had expired meanwhile
+        // authorize re-checks the namespace and the rooms; the ack follows, unless it disconnected
+        void claimsChanged(this.#socket).then(() => {
+          if (this.#socket.connected) ack?.(accepted);
+        });
       },
       (err: GuardError) => {
-        if (this.#socket.connected) refuseEvent(this.#socket, event, next, err.refusal, err.cause);
+        this.#pending--;
+        if (!this.#socket.connected) return;
+        refuseEvent(this.#socket, event, next, err.refusal, err.cause);
+        this.#settled();
       },
     );
+  }
+
+  /** A refresh settled without being applied: an expired token waits for no more, then disconnects. */
+  #settled(): void {
+    if (this.#grace !== undefined && this.#pending === 0) this.#expire();
   }
 
   #clear(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#grace);
+    this.#grace = undefined;
   }
 
   /** One timer: to the warning if it is still due, else to the expiry. */
@@ -257,8 +328,13 @@ class TokenSession {
     if (!this.#socket.connected) return;
     const now = Date.now();
     if (now >= expireAt) {
-      const refusal: GuardRefusal = { code: "AUTH_EXPIRED", message: GuardMessages.AUTH_EXPIRED };
-      guardDisconnect(this.#socket, refusal, DisconnectReasons.TOKEN_EXPIRED);
+      if (this.#pending === 0) {
+        this.#expire();
+        return;
+      }
+      // a refresh sent before exp is still being verified: wait for it, but not forever
+      this.#grace = setTimeout(() => this.#expire(), this.#graceMs);
+      this.#grace.unref();
       return;
     }
     if (warnAt !== undefined && now >= warnAt && !this.#warned) {
@@ -267,6 +343,12 @@ class TokenSession {
       this.#socket.emit(GuardEvents.TOKEN_EXPIRING, { exp, expiresInMs: Math.max(exp * 1000 - now, 0) });
     }
     this.#arm();
+  }
+
+  #expire(): void {
+    this.#clear();
+    const refusal: GuardRefusal = { code: "AUTH_EXPIRED", message: GuardMessages.AUTH_EXPIRED };
+    guardDisconnect(this.#socket, refusal, DisconnectReasons.TOKEN_EXPIRED);
   }
 }
 

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { DisconnectReasons } from "../errors.js";
 import type { Event } from "../server/index.js";
-import { asSocket, type Guard, guardDisconnect, refuseEvent } from "./guard.js";
+import { asSocket, type Guard, guardDisconnect, refuseEvent, setStrike } from "./guard.js";
 import { GuardMessages } from "./guard-error.js";
 import { type BucketOptions, checkBucketOptions, TokenBucket } from "./token-bucket.js";
 
@@ -11,11 +11,15 @@ export interface RateLimitOptions {
   /** A bucket per socket for each named event, on top of `perSocket`. Default none. */
   perEvent?: Readonly<Record<string, BucketOptions>>;
   /**
-   * Refused events that disconnect the socket ("rate limited") when they come faster than
-   * `disconnectAfter` per `disconnectWindowMs`; `false` to never disconnect. Default 100.
+   * Refused events that disconnect the socket ("rate limited") and close its connection when
+   * they come faster than `disconnectAfter` per `disconnectWindowMs`; `false` to never
+   * disconnect. Default 100.
    */
   disconnectAfter?: number | false;
-  /** See `disconnectAfter`. Default 10000 (so by default: more than 100 refusals in 10 s, sustained past 10 a second). */
+  /**
+   * See `disconnectAfter`. Default 10000: so by default the 100th refusal of a flood disconnects,
+   * and so do refusals sustained past 10 a second.
+   */
   disconnectWindowMs?: number;
   /** A monotonic clock in milliseconds, for tests. Default `performance.now`. */
   now?: () => number;
@@ -31,8 +35,11 @@ export const RATE_LIMIT_DEFAULTS = {
  * Limits the events each socket sends with token buckets. A refused event never reaches its
  * handler; its ack, if any, gets `{code: "RATE_LIMITED", message, retryAfterMs}`. Refusals are
  * counted in a leaky bucket that holds `disconnectAfter` and drains at `disconnectAfter` per
- * `disconnectWindowMs`: the refusal that fills it disconnects the socket with reason "rate
- * limited", after a `tutti:disconnect` event. A client that backs off when told is never
+ * `disconnectWindowMs`: the refusal that fills it (the `disconnectAfter`th of a flood)
+ * disconnects the socket with reason "rate limited", after a `tutti:disconnect` event, and
+ * closes its whole connection (with the client's other namespaces), so that coming back takes a
+ * new handshake, subject to the engine's `handshakeRate`. A `tutti:refresh` refused past the
+ * `jwt` guard's `refreshRate` counts as a refusal too. A client that backs off when told is never
  * disconnected; one that keeps flooding is. Per-socket state is two or three numbers per bucket,
  * no timers, and lives on the socket's own middleware.
  */
@@ -58,6 +65,21 @@ export function rateLimit(options: RateLimitOptions = {}): Guard {
     // created on first use: a socket that never sends a listed event, or is never refused, has none
     let eventBuckets: Map<string, TokenBucket> | undefined;
     let strikeBucket: TokenBucket | undefined;
+    // a refusal: the one that fills the strike bucket disconnects, and closes the connection
+    const strike = (): void => {
+      if (strikes === undefined) return;
+      strikeBucket ??= new TokenBucket(strikes, now);
+      strikeBucket.tryTake();
+      if (strikeBucket.tokens < 1) {
+        guardDisconnect(
+          socket,
+          { code: "RATE_LIMITED", message: GuardMessages.RATE_LIMITED },
+          DisconnectReasons.RATE_LIMITED,
+          { closeConnection: true },
+        );
+      }
+    };
+    setStrike(socket, strike);
 
     socket.use((event: Event, nextEvent) => {
       let eventBucket: TokenBucket | undefined;
@@ -83,16 +105,7 @@ export function rateLimit(options: RateLimitOptions = {}): Guard {
         message: GuardMessages.RATE_LIMITED,
         retryAfterMs: waitMs,
       });
-      if (strikes === undefined) return;
-      strikeBucket ??= new TokenBucket(strikes, now);
-      strikeBucket.tryTake();
-      if (strikeBucket.tokens < 1) {
-        guardDisconnect(
-          socket,
-          { code: "RATE_LIMITED", message: GuardMessages.RATE_LIMITED },
-          DisconnectReasons.RATE_LIMITED,
-        );
-      }
+      strike();
     });
     next();
   };

@@ -1,6 +1,7 @@
 import { parseCookie } from "cookie";
 import type { Handshake } from "../server/index.js";
 import { invalidOption } from "./guard.js";
+import { GuardError } from "./guard-error.js";
 
 /** Where the `jwt` guard looks for the token, in the order given. */
 export type TokenSource = "auth" | "header" | "cookie";
@@ -17,17 +18,30 @@ export interface TokenSourceOptions {
   header?: string;
   /** The cookie's name. Default "token". */
   cookie?: string;
-  /** Reads the token yourself; replaces `from`. */
+  /**
+   * Reads the token yourself; replaces `from`. One that throws refuses the socket with
+   * AUTH_INVALID "Invalid token" (its error is the `GuardError`'s cause, never sent).
+   */
   token?: (handshake: Handshake) => string | undefined;
 }
 
 const BEARER = /^bearer\s+/i;
 
-/** A function that finds the token in a handshake, or gives undefined. */
+/**
+ * A function that finds the token in a handshake, or gives undefined (none found; a value that is
+ * not a non-empty string counts as none, and the next source is tried). When reading throws, it
+ * throws a `GuardError` AUTH_INVALID with the generic message, the error as its cause.
+ */
 export function tokenReader(options: TokenSourceOptions): (handshake: Handshake) => string | undefined {
   if (options.token !== undefined) {
     const read = options.token;
-    return (handshake) => clean(read(handshake));
+    return (handshake) => {
+      try {
+        return clean(read(handshake));
+      } catch (err) {
+        throw GuardError.of("AUTH_INVALID", undefined, { cause: err });
+      }
+    };
   }
   const from = options.from ?? ["auth"];
   const authField = options.authField ?? "token";

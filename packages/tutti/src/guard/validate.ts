@@ -20,7 +20,10 @@ export interface ValidateOptions {
   unknownEvents?: "allow" | "reject";
 }
 
-/** An ack function as the handlers of `EventsFromSchemas` see it, unless typed through `Acks`. */
+/**
+ * An ack function as the handlers of `EventsFromSchemas` see it, unless typed through `Acks`.
+ * Always a function: when the client sent no ack, `validate` passes one that does nothing.
+ */
 export type Ack = (...response: unknown[]) => void;
 
 type Output<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : never;
@@ -45,9 +48,16 @@ export type EventsFromSchemas<
   ) => void;
 };
 
-/** At most this many issues go back to the client, each message cut to `MAX_ISSUE_MESSAGE` characters. */
+/**
+ * At most this many issues go back to the client, each message and each string path segment cut
+ * to `MAX_ISSUE_STRING` characters, and no more of them than fit in `MAX_ISSUES_BYTES` of JSON.
+ */
 const MAX_ISSUES = 20;
-const MAX_ISSUE_MESSAGE = 200;
+const MAX_ISSUE_STRING = 200;
+const MAX_ISSUES_BYTES = 8192;
+
+/** The ack a handler gets when the client sent none: the types promise a function. */
+const noAck = (): void => {};
 
 type Result = StandardSchemaV1.Result<unknown>;
 
@@ -55,8 +65,9 @@ type Result = StandardSchemaV1.Result<unknown>;
  * Validates each event's arguments against its schema before any handler runs. An invalid
  * event never reaches its handler; its ack gets `{code: "INVALID_PAYLOAD", message, issues}`.
  * A valid event reaches its handler with the schemas' outputs (transforms and coercions
- * applied). Extra arguments are invalid; missing ones are validated as `undefined`. Async
- * schemas are awaited; sync ones are checked in the same turn, so events stay in order.
+ * applied), then an ack: the client's, or one that does nothing when it sent none. Extra
+ * arguments are invalid; missing ones are validated as `undefined`. Async schemas are awaited;
+ * sync ones are checked in the same turn, so events stay in order.
  */
 export function validate<const T extends EventSchemas>(schemas: T, options: ValidateOptions = {}): Guard {
   const table = new Map<string, readonly StandardSchemaV1[]>();
@@ -112,22 +123,20 @@ export function validate<const T extends EventSchemas>(schemas: T, options: Vali
     }
 
     function finish(done: Result[]): void {
-      const issues: PayloadIssue[] = [];
-      for (const [i, result] of done.entries()) {
-        for (const issue of result.issues ?? []) issues.push(toIssue(issue, i));
-      }
-      if (issues.length > 0) {
+      const issues: StandardSchemaV1.Issue[][] = done.map((result) => [...(result.issues ?? [])]);
+      if (issues.some((list) => list.length > 0)) {
         refuseEvent(socket, event, next, {
           code: "INVALID_PAYLOAD",
           message: GuardMessages.INVALID_PAYLOAD,
-          issues: issues.slice(0, MAX_ISSUES),
+          issues: boundedIssues(issues),
         });
         return;
       }
-      // the handler gets exactly one value per schema, then the ack: the positions its types promise
+      // the handler gets exactly one value per schema, then an ack (a no-op when the client sent
+      // none): the positions and the function its types promise
       event.length = 1;
       for (const result of done) event.push((result as StandardSchemaV1.SuccessResult<unknown>).value);
-      if (ack !== undefined) event.push(ack);
+      event.push(ack ?? noAck);
       next();
     }
 
@@ -148,12 +157,51 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
-function toIssue(issue: StandardSchemaV1.Issue, argument: number): PayloadIssue {
-  const path: (string | number)[] = [argument];
-  for (const segment of issue.path ?? []) {
-    const key = typeof segment === "object" && segment !== null ? segment.key : segment;
-    path.push(typeof key === "symbol" ? (key.description ?? "") : key);
+/**
+ * The issues sent to the client, in order: at most `MAX_ISSUES`, strings cut, and only as many
+ * as fit in `MAX_ISSUES_BYTES` of JSON. The first issue is always sent, its path cut short if it
+ * alone would not fit. `byArgument[i]` are the issues of argument `i`.
+ */
+function boundedIssues(byArgument: readonly StandardSchemaV1.Issue[][]): PayloadIssue[] {
+  const out: PayloadIssue[] = [];
+  let bytes = 2; // []
+  for (const [argument, list] of byArgument.entries()) {
+    for (const issue of list) {
+      if (out.length === MAX_ISSUES) return out;
+      const message = cut(String(issue.message));
+      const comma = out.length === 0 ? 0 : 1;
+      // {"message":…,"path":[argument]}, then each segment and its comma
+      let size = comma + jsonBytes({ message, path: [argument] });
+      const path: (string | number)[] = [argument];
+      let complete = true;
+      for (const raw of issue.path ?? []) {
+        const segment = pathSegment(raw);
+        const segmentSize = 1 + jsonBytes(segment);
+        if (bytes + size + segmentSize > MAX_ISSUES_BYTES) {
+          complete = false;
+          break;
+        }
+        size += segmentSize;
+        path.push(segment);
+      }
+      if (out.length > 0 && (!complete || bytes + size > MAX_ISSUES_BYTES)) return out;
+      out.push({ message, path });
+      bytes += size;
+    }
   }
-  const message = String(issue.message);
-  return { message: message.length > MAX_ISSUE_MESSAGE ? `${message.slice(0, MAX_ISSUE_MESSAGE)}…` : message, path };
+  return out;
+}
+
+function pathSegment(segment: PropertyKey | StandardSchemaV1.PathSegment): string | number {
+  const key = typeof segment === "object" && segment !== null ? segment.key : segment;
+  if (typeof key === "number") return key;
+  return cut(typeof key === "symbol" ? (key.description ?? "") : String(key));
+}
+
+function cut(text: string): string {
+  return text.length > MAX_ISSUE_STRING ? `${text.slice(0, MAX_ISSUE_STRING)}…` : text;
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
 }
