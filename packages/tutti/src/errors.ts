@@ -80,7 +80,8 @@ export type ConnectErrorMessage = (typeof ConnectErrorMessages)[keyof typeof Con
  */
 export const GuardCodes = {
   AUTH_REQUIRED: "no token was sent",
-  AUTH_INVALID: "the token is malformed, its signature does not verify, a claim check failed, or the app's token reader threw",
+  AUTH_INVALID:
+    "the token is malformed, its signature does not verify, a claim check failed, or the app's token reader threw",
   AUTH_EXPIRED: "the token has expired",
   AUTH_UNAVAILABLE: "the token could not be checked now (the JWKS endpoint failed or timed out); try again later",
   ACCESS_DENIED: "the authorization hook refused the namespace, the room or the event",
