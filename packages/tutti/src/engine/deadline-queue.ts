@@ -92,14 +92,26 @@ export class DeadlineQueue {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
     const now = this.#now();
-    // Deadlines started while firing lie `delay` ahead, so this loop ends.
+    // Deadlines started while firing lie `delay` ahead, so this loop ends. An owner that throws
+    // (an app's listener) must not keep the others from firing: the first error is thrown on
+    // once the queue is re-armed.
+    let failed = false;
+    let failure: unknown;
     let head = this.#head;
     while (head !== undefined && head.at <= now) {
       this.remove(head);
-      head.fire(this);
+      try {
+        head.fire(this);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          failure = err;
+        }
+      }
       head = this.#head;
     }
     if (head !== undefined) this.#arm(head.at);
+    if (failed) throw failure;
   };
 
   /** Cancels every deadline and the timer. */

@@ -89,6 +89,8 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   #closeReason: CloseReason | undefined;
   /** close() was called with packets queued on polling: the close packet follows them in the next response. */
   #closeAfterBatch = false;
+  /** The pong wait was extended once by a packet from the client since the last ping (engine.io 6.6). */
+  #pongWaitExtended = false;
 
   constructor(id: string, host: SessionHost, transport: Transport, request: IncomingMessage) {
     super();
@@ -127,14 +129,20 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   }
 
   /** Sends a message packet. Dropped if the session is closing or closed. */
-  send(data: SendData, options?: SendOptions, callback?: () => void): this {
-    this.#sendPacket("message", data, options, callback);
+  send(data: SendData, callback?: () => void): this;
+  send(data: SendData, options?: SendOptions, callback?: () => void): this;
+  send(data: SendData, options?: SendOptions | (() => void), callback?: () => void): this {
+    // engine.io's (data, callback) form
+    if (typeof options === "function") this.#sendPacket("message", data, undefined, options);
+    else this.#sendPacket("message", data, options, callback);
     return this;
   }
 
   /** Alias of `send`, as in engine.io. */
-  write(data: SendData, options?: SendOptions, callback?: () => void): this {
-    return this.send(data, options, callback);
+  write(data: SendData, callback?: () => void): this;
+  write(data: SendData, options?: SendOptions, callback?: () => void): this;
+  write(data: SendData, options?: SendOptions | (() => void), callback?: () => void): this {
+    return typeof options === "function" ? this.send(data, options) : this.send(data, options, callback);
   }
 
   /** Sends a message encoded once for many sessions; its wire forms are shared. */
@@ -199,14 +207,23 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   flush(): void {
     this.#flushScheduled = false;
     if (this.readyState === "closed" || this.#queue.length === 0 || !this.transport.writable) return;
+    // before the batch is taken, as engine.io does: a listener that throws leaves it queued,
+    // and the flush is tried again next turn
+    if (this.hasListeners("flush")) {
+      try {
+        this.emit(
+          "flush",
+          this.#queue.map((q) => q.packet),
+        );
+      } catch (err) {
+        this.#flushScheduled = true;
+        this.#host.scheduler.schedule(this);
+        throw err;
+      }
+    }
     const batch = this.#queue;
     this.#queue = [];
     this.#queuedBytes = 0;
-    if (this.hasListeners("flush"))
-      this.emit(
-        "flush",
-        batch.map((q) => q.packet),
-      );
     if (this.#closeAfterBatch && !(this.transport instanceof PollingTransport)) {
       // upgraded meanwhile: the close packet can follow the batch in the same write
       this.#closeAfterBatch = false;
@@ -271,6 +288,12 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     // Once the server has begun closing, nothing more from the client is delivered.
     if (this.readyState !== "open") return;
     if (this.hasListeners("packet")) this.emit("packet", packet);
+    // A busy client's pong may queue behind its own uploads: the first other packet while a
+    // pong is awaited gives the wait a fresh pingTimeout, once per ping, as engine.io 6.6 does.
+    if (packet.type !== "pong" && !this.#pongWaitExtended && this.#heartbeat.queue === this.#host.pongs) {
+      this.#pongWaitExtended = true;
+      this.#host.pongs.start(this.#heartbeat);
+    }
     switch (packet.type) {
       case "message": {
         const data = packet.data ?? "";
@@ -319,6 +342,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   /** @internal the heartbeat's deadline expired: time to ping, or the pong is overdue. */
   onDeadline(queue: DeadlineQueue): void {
     if (queue === this.#host.pings) {
+      this.#pongWaitExtended = false;
       this.#sendPacket("ping");
       // sending may have closed the session (slow consumer)
       if (this.readyState === "open") this.#host.pongs.start(this.#heartbeat);

@@ -24,6 +24,20 @@ export class FlushScheduler {
     this.#armed = false;
     const pending = this.#pending;
     this.#pending = [];
-    for (const item of pending) item.flush();
+    // An app's listener that throws inside one flush ("flush", "drain") must not leave the
+    // sessions after it unflushed: they are flushed, then the first error is thrown on.
+    let failed = false;
+    let failure: unknown;
+    for (const item of pending) {
+      try {
+        item.flush();
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          failure = err;
+        }
+      }
+    }
+    if (failed) throw failure;
   };
 }

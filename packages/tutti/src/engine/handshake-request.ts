@@ -2,7 +2,7 @@ import { IncomingMessage } from "node:http";
 import { Socket } from "node:net";
 
 // The own properties every IncomingMessage has; any other own property was set by a
-// middleware (express-session's `session`, passport's `user`, ...) and is carried over.
+// middleware (express-session's `session`, passport's `user`, ...).
 const BUILT_IN = new Set<string | symbol>(Reflect.ownKeys(new IncomingMessage(new Socket())));
 
 // Headers of the WebSocket handshake itself, of no use once it is done: dropped from the
@@ -27,13 +27,18 @@ function keptHeaders(req: IncomingMessage): IncomingMessage["headers"] {
 }
 
 /**
- * A snapshot of a handshake request that a session keeps instead of the IncomingMessage:
- * method, url, headers, HTTP version, the connection's socket, and what middlewares set on the
- * request (minus the WebSocket handshake's own headers). It is an IncomingMessage by prototype, so `instanceof` and types hold, but its
- * stream state, raw headers and trailers are gone: a session held the whole request for its
- * lifetime only for those, about a kilobyte per connection (measured in bench/).
+ * What a session keeps of its handshake request. Usually a snapshot instead of the
+ * IncomingMessage: method, url, headers (minus the WebSocket handshake's own), HTTP version and
+ * the connection's socket. It is an IncomingMessage by prototype, so `instanceof` and types
+ * hold, but its stream state, raw headers and trailers are gone: a session held the whole
+ * request for its lifetime only for those, about a kilobyte per connection (measured in bench/).
+ *
+ * When a middleware set something on the request (express-session's `session`, passport's
+ * `user`), the request itself is kept: such objects hold on to the request they were made for
+ * (a session's `reload()` assigns `req.session` there), and a copy would fall out of step.
  */
 export function snapshotRequest(req: IncomingMessage): IncomingMessage {
+  for (const key of Reflect.ownKeys(req)) if (!BUILT_IN.has(key)) return req;
   const snapshot = Object.create(IncomingMessage.prototype) as IncomingMessage;
   const kept: Record<string, unknown> = {
     method: req.method,
@@ -47,11 +52,6 @@ export function snapshotRequest(req: IncomingMessage): IncomingMessage {
   const fields: PropertyDescriptorMap = {};
   for (const [key, value] of Object.entries(kept)) {
     fields[key] = { value, writable: true, enumerable: true, configurable: true };
-  }
-  for (const key of Reflect.ownKeys(req)) {
-    if (BUILT_IN.has(key) || key in fields) continue;
-    const descriptor = Object.getOwnPropertyDescriptor(req, key);
-    if (descriptor !== undefined) fields[key as string] = descriptor;
   }
   Object.defineProperties(snapshot, fields);
   return snapshot;

@@ -13,11 +13,15 @@ export function interceptRequests(
 ): void {
   const previous = server.listeners("request").slice() as RequestListener[];
   server.removeAllListeners("request");
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+  const intercept = (req: IncomingMessage, res: ServerResponse): void => {
     if (handle(req, res)) return;
-    if (previous.length === 0) {
+    if (previous.length > 0) {
+      for (const listener of previous) listener.call(server, req, res);
+    } else if (server.listenerCount("request") === 1) {
+      // nobody else answers: listeners the app adds after attaching are called by the server itself
       res.writeHead(404, { "Content-Type": "text/plain" });
       res.end("Not Found");
-    } else for (const listener of previous) listener.call(server, req, res);
-  });
+    }
+  };
+  server.on("request", intercept);
 }

@@ -61,16 +61,10 @@ enum State {
 }
 
 function buildQuery(url: string): Record<string, string | string[] | undefined> {
-  const query: Record<string, string | string[] | undefined> = Object.create(null);
   const mark = url.indexOf("?");
-  if (mark === -1) return query;
-  for (const [key, value] of new URLSearchParams(url.slice(mark + 1))) {
-    const prev = query[key];
-    if (prev === undefined) query[key] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else query[key] = [prev, value];
-  }
-  return query;
+  // socket.io's form: a plain object, the last value of a repeated key winning. fromEntries
+  // defines keys as own data properties, so "__proto__" is a key like any other.
+  return mark === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(mark + 1)));
 }
 
 /**
@@ -146,7 +140,7 @@ export class Socket<
       headers: request.headers,
       time: new Date(this.#issued).toString(),
       address: this.client.conn.remoteAddress,
-      xdomain: request.headers.origin !== undefined,
+      xdomain: !!request.headers.origin,
       secure: socket?.encrypted === true,
       issued: this.#issued,
       url: request.url ?? "",
