@@ -190,6 +190,24 @@ describe("engine API forms", () => {
   });
 });
 
+describe("what a session keeps of its handshake request", () => {
+  for (const mode of ["websocket", "polling"] as const) {
+    test(`without middleware properties, a snapshot (over ${mode}): no raw headers or stream state`, async () => {
+      const s = await startIo({}, mode);
+      try {
+        const joined = waitFor<[Socket]>(s.io, "connection");
+        await connected(s.client("/", { extraHeaders: { "x-app": "1" } }));
+        const [socket] = await joined;
+        assert.equal(socket.request.headers["x-app"], "1");
+        assert.equal(Object.hasOwn(socket.request, "rawHeaders"), false);
+        assert.equal(Object.hasOwn(socket.request, "_readableState"), false);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+});
+
 describe("express-session, as socket.io's guide uses it", () => {
   test("req.session.reload() in a socket middleware sees changes made over HTTP, and save() keeps them", async () => {
     const store = new session.MemoryStore();

@@ -3,7 +3,8 @@ import { Socket } from "node:net";
 
 // The own properties every IncomingMessage has; any other own property was set by a
 // middleware (express-session's `session`, passport's `user`, ...).
-const BUILT_IN = new Set<string | symbol>(Reflect.ownKeys(new IncomingMessage(new Socket())));
+// (`parser` is set by Node on upgrade requests.)
+const BUILT_IN = new Set<string | symbol>([...Reflect.ownKeys(new IncomingMessage(new Socket())), "parser"]);
 
 // Headers of the WebSocket handshake itself, of no use once it is done: dropped from the
 // snapshot of a WebSocket handshake (several strings per idle connection). The subprotocol
