@@ -5,20 +5,12 @@ import { describe, test } from "node:test";
 import session from "express-session";
 import { type Socket as ClientSocket, io as ioClient } from "socket.io-client";
 import { Server, type Socket } from "../src/index.js";
-import { RawWs } from "./helpers.js";
+import { RawWs, until } from "./helpers.js";
 import { connected, startIo, waitFor } from "./sio-helpers.js";
 
 // Behaviour compared with engine.io 6.6 / socket.io 4.8 in review: listeners that throw, the
 // pong wait, late request listeners, send's callback form, the handshake's query, and the
 // express-session pattern from socket.io's guide.
-
-async function until(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Runs `body` with the process's uncaught-exception handlers replaced by one that records. */
 async function catchingUncaught(body: (caught: unknown[]) => Promise<void>): Promise<void> {

@@ -150,6 +150,12 @@ export async function until(predicate: () => boolean, what = "condition", limitM
   }
 }
 
+/** The URL of an Engine.IO v4 handshake on the default path, over polling or WebSocket. */
+export function handshakeUrl(port: number, transport: "polling" | "websocket" = "polling"): string {
+  const scheme = transport === "websocket" ? "ws" : "http";
+  return `${scheme}://127.0.0.1:${port}/socket.io/?EIO=4&transport=${transport}`;
+}
+
 /** Minimal emitter shape shared by Node's EventEmitter and engine.io-client's Emitter. */
 export interface OnceEmitter {
   once(event: string, listener: (...args: never[]) => void): unknown;

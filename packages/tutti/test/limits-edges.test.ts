@@ -8,6 +8,7 @@ import { addressKey } from "../src/engine/options.js";
 import { type Socket, TuttiError } from "../src/index.js";
 import { decodeSocketPacketText } from "../src/protocol/index.js";
 import { MAX_REFUSED_CONNECTS } from "../src/server/client.js";
+import { handshakeUrl, until } from "./helpers.js";
 import { connected, startIo, waitFor } from "./sio-helpers.js";
 
 // Edges of the limits found in review: user callbacks that throw, handshakes held in async
@@ -38,19 +39,6 @@ function send(
     req.on("error", reject);
     req.end(opts.body);
   });
-}
-
-function handshakeUrl(port: number, transport = "polling"): string {
-  const scheme = transport === "websocket" ? "ws" : "http";
-  return `${scheme}://127.0.0.1:${port}/socket.io/?EIO=4&transport=${transport}`;
-}
-
-async function until(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe("user callbacks that throw", () => {

@@ -4,6 +4,7 @@ import { type Socket as NetSocket, connect as netConnect } from "node:net";
 import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { type Socket, TuttiError } from "../src/index.js";
+import { handshakeUrl, until } from "./helpers.js";
 import { connected, startIo, waitFor } from "./sio-helpers.js";
 
 interface HttpAnswer {
@@ -40,19 +41,6 @@ function wsHandshake(url: string, headers: Record<string, string> = {}): Promise
     });
     ws.on("error", () => undefined);
   });
-}
-
-function handshakeUrl(port: number, transport = "polling"): string {
-  const scheme = transport === "websocket" ? "ws" : "http";
-  return `${scheme}://127.0.0.1:${port}/socket.io/?EIO=4&transport=${transport}`;
-}
-
-async function until(check: () => boolean, what: string, limitMs = 5000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe("rooms per socket", () => {
