@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { request } from "node:http";
+import { type IncomingMessage, request } from "node:http";
 import { type Socket as NetSocket, connect as netConnect } from "node:net";
 import { describe, test } from "node:test";
 import { Socket as EngineClient } from "engine.io-client";
@@ -87,24 +87,31 @@ describe("user callbacks that throw", () => {
 
 describe("connections per address with async hooks", () => {
   test("handshakes waiting in an async allowRequest count against maxConnectionsPerIp", async () => {
+    const held: Array<{ req: IncomingMessage; answer: () => void }> = [];
     const s = await startIo(
       {
         maxConnectionsPerIp: 3,
         handshakeRate: false,
         allowRequest: (req, callback) => {
-          setTimeout(() => callback(req.headers["x-deny"] ? "denied" : null, !req.headers["x-deny"]), 50);
+          if (req.headers["x-hold"]) held.push({ req, answer: () => callback(null, true) });
+          else setTimeout(() => callback(req.headers["x-deny"] ? "denied" : null, !req.headers["x-deny"]), 50);
         },
       },
       "polling",
     );
     try {
-      // a refused handshake and one whose client goes away while it waits give their place back
+      // a refused handshake gives its place back
       assert.equal((await send(handshakeUrl(s.port), { headers: { "x-deny": "1" } })).status, 403);
-      const aborted = request(handshakeUrl(s.port), { agent: false });
+      // so does one whose client goes away while it waits, even when allowRequest admits it later
+      const aborted = request(handshakeUrl(s.port), { agent: false, headers: { "x-hold": "1" } });
       aborted.on("error", () => undefined);
       aborted.end();
-      setTimeout(() => aborted.destroy(), 10);
-      await new Promise((r) => setTimeout(r, 150));
+      await until(() => held.length === 1, "the held handshake");
+      const [waiting] = held as [{ req: IncomingMessage; answer: () => void }];
+      const gone = new Promise((resolve) => waiting.req.socket.once("close", resolve));
+      aborted.destroy();
+      await gone;
+      waiting.answer();
 
       const answers = await Promise.all(Array.from({ length: 10 }, () => send(handshakeUrl(s.port))));
       const statuses = answers.map((a) => a.status).sort();
@@ -350,7 +357,7 @@ describe("polling slow consumers", () => {
         polls.push(unreadPoll(s.port, sid));
         // wait until the server has written this poll's response, or closed the session
         const before = flushes;
-        await until(() => !slow.connected || flushes > before, "the response to be written");
+        await until(() => !slow.connected || flushes > before, "the response to be written", 20_000);
         peak = Math.max(peak, slow.conn.bufferedBytes);
       }
       const [reason] = await disconnected;
