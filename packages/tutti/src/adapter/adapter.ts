@@ -145,21 +145,7 @@ export class Adapter<S extends AdapterSocket = AdapterSocket> extends EventEmitt
   broadcast(packet: BroadcastPacket, opts: BroadcastOptions): void {
     const flags = opts.flags ?? {};
     const message = this.nsp.encode(packet.data);
-    if (opts.rooms.size !== 1) {
-      this.apply(opts, (socket) => socket.deliver(message, flags));
-      return;
-    }
-    // The common case, one room, walked here rather than through `apply`: a call site of its
-    // own, where `deliver` stays monomorphic and inlined (apply's callback call site is not).
-    const [room] = opts.rooms;
-    const members = this.rooms.get(room as Room);
-    if (members === undefined) return;
-    const except = this.#exceptIds(opts.except);
-    const sockets = this.nsp.sockets;
-    for (const id of members) {
-      if (except?.has(id)) continue;
-      sockets.get(id)?.deliver(message, flags);
-    }
+    this.apply(opts, (socket) => socket.deliver(message, flags));
   }
 
   /**

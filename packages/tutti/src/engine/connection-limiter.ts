@@ -1,4 +1,5 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Refusal } from "./request-check.js";
 
 export interface HandshakeRate {
@@ -45,14 +46,26 @@ export class ConnectionLimiter {
     return this.#limits.clientAddress(req);
   }
 
-  /** Checks a handshake from `address`, taking one token; returns the refusal, if any. */
+  /**
+   * Checks a handshake from `address`, taking one token; returns the refusal, if any. An
+   * admitted handshake takes its place under `maxConnectionsPerIp` at once (see `Admission`),
+   * so handshakes still in an async `allowRequest` or `generateId` count.
+   */
   admit(address: string): Refusal | undefined {
     const open = this.#open.get(address) ?? 0;
     if (open >= this.#limits.maxConnectionsPerIp) {
       return { code: "TOO_MANY_CONNECTIONS", context: { address, open } };
     }
     const rate = this.#limits.handshakeRate;
-    if (rate === false) return undefined;
+    if (rate !== false && !this.#takeToken(address, rate)) {
+      return { code: "HANDSHAKE_RATE_LIMITED", context: { address } };
+    }
+    this.take(address);
+    return undefined;
+  }
+
+  /** Takes a handshake token from the bucket of `address`; false when it has none left. */
+  #takeToken(address: string, rate: HandshakeRate): boolean {
     const now = this.#limits.now();
     let bucket = this.#buckets.get(address);
     if (bucket === undefined) {
@@ -63,26 +76,21 @@ export class ConnectionLimiter {
       bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.updated) / 1000) * rate.perSecond);
       bucket.updated = now;
     }
-    if (bucket.tokens < 1) return { code: "HANDSHAKE_RATE_LIMITED", context: { address } };
+    if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
-    return undefined;
+    return true;
   }
 
-  /** Counts a session opened for `address`. */
-  opened(address: string): void {
+  /** Counts one place under `address` (`admit` does, for what it lets through). */
+  take(address: string): void {
     this.#open.set(address, (this.#open.get(address) ?? 0) + 1);
   }
 
-  /** Uncounts a session of `address`; call once per `opened`. */
-  closed(address: string): void {
+  /** Gives a place of `address` back; once per place taken. */
+  release(address: string): void {
     const left = (this.#open.get(address) ?? 1) - 1;
     if (left <= 0) this.#open.delete(address);
     else this.#open.set(address, left);
-  }
-
-  /** Open sessions counted for `address`. */
-  openFor(address: string): number {
-    return this.#open.get(address) ?? 0;
   }
 
   #makeRoom(now: number, rate: HandshakeRate): void {
@@ -101,5 +109,42 @@ export class ConnectionLimiter {
         this.#buckets.delete(address);
       }
     }
+  }
+}
+
+/**
+ * A handshake's place under its address's `maxConnectionsPerIp`, taken by `admit`. It passes to
+ * the session when one opens (`claim`), and is given back when the handshake's response or
+ * socket closes before that, or when it is refused later (`release`).
+ */
+export class Admission {
+  readonly address: string;
+  readonly #limiter: ConnectionLimiter;
+  readonly #lifetime: ServerResponse | Duplex;
+  #held = true;
+
+  constructor(limiter: ConnectionLimiter, address: string, lifetime: ServerResponse | Duplex) {
+    this.#limiter = limiter;
+    this.address = address;
+    this.#lifetime = lifetime;
+    if (lifetime.destroyed) this.release();
+    else lifetime.once("close", this.release);
+  }
+
+  /** Gives the place back, unless a session has it. */
+  readonly release = (): void => {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#lifetime.off("close", this.release);
+    this.#limiter.release(this.address);
+  };
+
+  /** Hands the place to the session that opened (taking a new one if it was given back meanwhile). */
+  claim(): string {
+    if (this.#held) {
+      this.#held = false;
+      this.#lifetime.off("close", this.release);
+    } else this.#limiter.take(this.address);
+    return this.address;
   }
 }

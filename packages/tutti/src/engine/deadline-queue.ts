@@ -1,3 +1,5 @@
+import { FirstError } from "./first-error.js";
+
 /** What a deadline calls when it expires. */
 export interface DeadlineOwner {
   onDeadline(queue: DeadlineQueue): void;
@@ -95,24 +97,18 @@ export class DeadlineQueue {
     // Deadlines started while firing lie `delay` ahead, so this loop ends. An owner that throws
     // (an app's listener) must not keep the others from firing: the first error is thrown on
     // once the queue is re-armed.
-    let failed = false;
-    let failure: unknown;
+    const errors = new FirstError();
     let head = this.#head;
     while (head !== undefined && head.at <= now) {
       this.remove(head);
-      try {
-        head.fire(this);
-      } catch (err) {
-        if (!failed) {
-          failed = true;
-          failure = err;
-        }
-      }
+      errors.call(head, this.#fire);
       head = this.#head;
     }
     if (head !== undefined) this.#arm(head.at);
-    if (failed) throw failure;
+    errors.rethrow();
   };
+
+  readonly #fire = (deadline: Deadline): void => deadline.fire(this);
 
   /** Cancels every deadline and the timer. */
   clear(): void {

@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream";
 import { serialize as serializeCookie } from "cookie";
 import { type WebSocket, WebSocketServer } from "ws";
 import { CloseReasons, ErrorCodes, type ErrorSpec, TuttiError } from "../errors.js";
-import { ConnectionLimiter } from "./connection-limiter.js";
+import { Admission, ConnectionLimiter } from "./connection-limiter.js";
 import { resolveCors } from "./cors.js";
 import { DeadlineQueue } from "./deadline-queue.js";
 import { EngineSession, type SessionHost } from "./engine-session.js";
@@ -30,18 +30,6 @@ function ignoreError(): void {}
 interface PendingUpgrade {
   headers: OutgoingHttpHeaders;
   id: string | undefined;
-}
-
-/**
- * A handshake's place under its address's `maxConnectionsPerIp`, taken when it is admitted, so
- * handshakes still in `allowRequest` or `generateId` count too. It passes to the session when one
- * opens, and is given back when the request or socket closes before that.
- */
-interface Admission {
-  readonly address: string;
-  settled: boolean;
-  readonly lifetime: ServerResponse | Duplex;
-  readonly release: () => void;
 }
 
 /** Connect-style middleware run on every engine HTTP request and WebSocket upgrade request. */
@@ -287,7 +275,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     const address = this.#addresses.get(session);
     if (address !== undefined) {
       this.#addresses.delete(session);
-      this.#limiter.closed(address);
+      this.#limiter.release(address);
     }
   }
 
@@ -404,7 +392,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       done(limited);
       return;
     }
-    const admission = this.#admit(address, lifetime);
+    const admission = new Admission(this.#limiter, address, lifetime);
     const allowRequest = this.opts.allowRequest;
     if (allowRequest === undefined) {
       done(undefined, admission);
@@ -426,25 +414,6 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     } catch (error) {
       answer({ code: "FORBIDDEN", context: { name: "ALLOW_REQUEST_ERROR", error } });
     }
-  }
-
-  /** Counts an admitted handshake under `address` until its session opens or `lifetime` closes. */
-  #admit(address: string, lifetime: ServerResponse | Duplex): Admission {
-    this.#limiter.opened(address);
-    const admission: Admission = {
-      address,
-      settled: false,
-      lifetime,
-      release: () => {
-        if (admission.settled) return;
-        admission.settled = true;
-        lifetime.off("close", admission.release);
-        this.#limiter.closed(address);
-      },
-    };
-    if (lifetime.destroyed) admission.release();
-    else lifetime.once("close", admission.release);
-    return admission;
   }
 
   #connectionError(req: IncomingMessage, refusal: Refusal): void {
@@ -522,14 +491,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   /** Registers an opened session; its admission's place under the address limit passes to it. */
   #track(session: EngineSession, admission: Admission): void {
     this.clients.set(session.id, session);
-    if (admission.settled) {
-      // the request or socket closed meanwhile and gave the place back: take a new one
-      this.#limiter.opened(admission.address);
-    } else {
-      admission.settled = true;
-      admission.lifetime.off("close", admission.release);
-    }
-    this.#addresses.set(session, admission.address);
+    this.#addresses.set(session, admission.claim());
   }
 
   #onWebSocketHeaders(lines: string[], req: IncomingMessage): void {

@@ -1,7 +1,11 @@
+import { FirstError } from "./first-error.js";
+
 /** Something with an outgoing queue to write out. */
 export interface Flushable {
   flush(): void;
 }
+
+const flushOne = (item: Flushable): void => item.flush();
 
 /**
  * Coalesces writes: every session that queued packets during this event-loop turn is flushed
@@ -26,18 +30,8 @@ export class FlushScheduler {
     this.#pending = [];
     // An app's listener that throws inside one flush ("flush", "drain") must not leave the
     // sessions after it unflushed: they are flushed, then the first error is thrown on.
-    let failed = false;
-    let failure: unknown;
-    for (const item of pending) {
-      try {
-        item.flush();
-      } catch (err) {
-        if (!failed) {
-          failed = true;
-          failure = err;
-        }
-      }
-    }
-    if (failed) throw failure;
+    const errors = new FirstError();
+    for (const item of pending) errors.call(item, flushOne);
+    errors.rethrow();
   };
 }

@@ -226,16 +226,12 @@ export class PollingTransport implements Transport {
     this.#lastResponse = res;
     const payload = records.length === 1 ? (records[0] as string) : records.join(RECORD_SEPARATOR);
     const body = Buffer.from(payload, "utf8");
+    // uncounted on "close", which a response emits once done (just after "finish") or destroyed
     const size = body.length;
     this.#unsent += size;
-    let counted = true;
-    const uncount = (): void => {
-      if (!counted) return;
-      counted = false;
+    res.once("close", () => {
       this.#unsent -= size;
-    };
-    res.once("finish", uncount);
-    res.once("close", uncount);
+    });
     const out: OutgoingHttpHeaders = {
       ...headers,
       "Content-Type": "text/plain; charset=UTF-8",
