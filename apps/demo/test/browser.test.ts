@@ -52,6 +52,14 @@ describe("the demo in Chromium", { timeout: 600_000 }, () => {
     return `http://127.0.0.1:${(demo.server.address() as AddressInfo).port}`;
   }
 
+  /** Ada and Bob, each in a page of their own, both in `room`. */
+  async function adaAndBob(t: TestContext, url: string, room: string): Promise<[Page, Page]> {
+    const [ada, bob] = await Promise.all([openPage(t, url), openPage(t, url)]);
+    await enterChat(ada, "Ada", room);
+    await enterChat(bob, "Bob", room);
+    return [ada, bob];
+  }
+
   /** Picks a name, goes to `room`, and waits until the server lists this page among its members. */
   async function enterChat(page: Page, name: string, room: string): Promise<void> {
     await page.locator("#name-input").fill(name);
@@ -162,9 +170,7 @@ describe("the demo in Chromium", { timeout: 600_000 }, () => {
     let demo = await DemoProcess.start();
     t.after(() => demo.kill());
     const url = `${demo.url}/#chat`;
-    const [ada, bob] = await Promise.all([openPage(t, url), openPage(t, url)]);
-    await enterChat(ada, "Ada", "restart");
-    await enterChat(bob, "Bob", "restart");
+    const [ada, bob] = await adaAndBob(t, url, "restart");
     await send(ada, "before the restart");
     await message(bob, "before the restart").waitFor();
 
@@ -199,9 +205,7 @@ describe("the demo in Chromium", { timeout: 600_000 }, () => {
     let demo = await DemoProcess.start();
     t.after(() => demo.kill());
     const url = `${demo.url}/#chat`;
-    const [ada, bob] = await Promise.all([openPage(t, url), openPage(t, url)]);
-    await enterChat(ada, "Ada", "first");
-    await enterChat(bob, "Bob", "first");
+    const [ada, bob] = await adaAndBob(t, url, "first");
 
     await demo.kill();
     await waitForConnection(ada, "reconnecting");

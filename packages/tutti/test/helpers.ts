@@ -156,6 +156,33 @@ export function handshakeUrl(port: number, transport: "polling" | "websocket" = 
   return `${scheme}://127.0.0.1:${port}/socket.io/?EIO=4&transport=${transport}`;
 }
 
+/** A refused WebSocket handshake: its HTTP status and status text. */
+export interface WsRefusal {
+  status: number;
+  statusText: string;
+}
+
+/** The answer to a WebSocket handshake: the open socket, or the refusal. */
+export function wsHandshakeAnswer(url: string, headers: Record<string, string> = {}): Promise<WebSocket | WsRefusal> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on("open", () => resolve(ws));
+    ws.on("unexpected-response", (_req, res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? "" });
+    });
+    ws.on("error", () => undefined);
+  });
+}
+
+/** The answer to a WebSocket handshake: "open" (the socket is then closed) or the refusal's HTTP status. */
+export async function wsHandshake(url: string, headers: Record<string, string> = {}): Promise<string | number> {
+  const answer = await wsHandshakeAnswer(url, headers);
+  if (!(answer instanceof WebSocket)) return answer.status;
+  answer.close();
+  return "open";
+}
+
 /** Minimal emitter shape shared by Node's EventEmitter and engine.io-client's Emitter. */
 export interface OnceEmitter {
   once(event: string, listener: (...args: never[]) => void): unknown;

@@ -4,7 +4,7 @@ import { type Socket as NetSocket, connect as netConnect } from "node:net";
 import { describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { type Socket, TuttiError } from "../src/index.js";
-import { handshakeUrl, until } from "./helpers.js";
+import { handshakeUrl, until, wsHandshake } from "./helpers.js";
 import { connected, startIo, waitFor } from "./sio-helpers.js";
 
 interface HttpAnswer {
@@ -24,22 +24,6 @@ function get(url: string, headers: Record<string, string> = {}): Promise<HttpAns
     });
     req.on("error", reject);
     req.end();
-  });
-}
-
-/** The answer to a WebSocket handshake: "open" or the refusal's HTTP status. */
-function wsHandshake(url: string, headers: Record<string, string> = {}): Promise<string | number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on("open", () => {
-      ws.close();
-      resolve("open");
-    });
-    ws.on("unexpected-response", (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-    });
-    ws.on("error", () => undefined);
   });
 }
 
