@@ -3,6 +3,7 @@ import { EngineServer } from "./engine/engine-server.js";
 import type { EngineOptions } from "./engine/options.js";
 
 export * from "./adapter/index.js";
+export { type Clock, type ClockTimer, systemClock } from "./clock.js";
 export {
   type AllowRequest,
   type ConnectionError,

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { isIPv4, isIPv6 } from "node:net";
 import type { PerMessageDeflateOptions } from "ws";
+import { type Clock, systemClock } from "../clock.js";
 import { TuttiError } from "../errors.js";
 import type { HandshakeRate } from "./connection-limiter.js";
 import type { CorsOptions } from "./cors.js";
@@ -94,6 +95,8 @@ export interface EngineOptions {
    * peer's address. Behind a proxy, return the client's address from the header your proxy sets.
    */
   clientAddress?: (req: IncomingMessage) => string;
+  /** Time for everything the server schedules; tests pass a fake one. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface ResolvedEngineOptions {
@@ -117,6 +120,7 @@ export interface ResolvedEngineOptions {
   maxConnectionsPerIp: number;
   handshakeRate: HandshakeRate | false;
   clientAddress: (req: IncomingMessage) => string;
+  clock: Clock;
 }
 
 /**
@@ -219,5 +223,6 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
             perSecond: positive("handshakeRate.perSecond", opts.handshakeRate?.perSecond, 20),
           },
     clientAddress: opts.clientAddress ?? peerAddress,
+    clock: opts.clock ?? systemClock,
   };
 }
