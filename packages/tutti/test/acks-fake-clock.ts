@@ -44,7 +44,10 @@ export class FakeClock implements Clock {
     for (;;) {
       let next: Timer | undefined;
       for (const timer of this.#timers) {
-        if (timer.at <= until && (next === undefined || timer.at < next.at || (timer.at === next.at && timer.seq < next.seq))) {
+        if (
+          timer.at <= until &&
+          (next === undefined || timer.at < next.at || (timer.at === next.at && timer.seq < next.seq))
+        ) {
           next = timer;
         }
       }
