@@ -279,7 +279,7 @@ export class Socket<
     data.pop();
     const callback = last as (...args: unknown[]) => void;
     const withError = flags.timeout !== undefined;
-    this.#emitWithAckOutcome(data, flags, (err, answer) => {
+    this.#emitExpectingAck(data, flags, (err, answer) => {
       if (err) callback.call(this, err);
       else if (withError) callback.call(this, null, ...answer);
       else callback.apply(this, answer as unknown[]);
@@ -300,7 +300,7 @@ export class Socket<
       if (typeof ev === "string" && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
       const flags = this.#flags;
       this.#flags = NO_FLAGS;
-      this.#emitWithAckOutcome([ev, ...args], flags, (err, answer) => {
+      this.#emitExpectingAck([ev, ...args], flags, (err, answer) => {
         if (err) reject(err);
         else resolve(answer[0] as FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>);
       });
@@ -308,7 +308,7 @@ export class Socket<
   }
 
   /** Sends `data` asking for an ack, through the server's ack table. */
-  #emitWithAckOutcome(data: unknown[], flags: BroadcastFlags, outcome: AckOutcome): void {
+  #emitExpectingAck(data: unknown[], flags: BroadcastFlags, outcome: AckOutcome): void {
     const acks = this.nsp.server.ackTable;
     let id: number | undefined;
     if (this.#state === State.Closed) {
