@@ -1,5 +1,7 @@
 import type { Adapter, BroadcastFlags, BroadcastOptions, Room, SocketId } from "../adapter/adapter.js";
+import { systemClock } from "../clock.js";
 import { RESERVED_EVENTS } from "../protocol/socket-packet.js";
+import { AckTable } from "./ack-table.js";
 import type { Socket } from "./socket.js";
 import type {
   AllButLast,
@@ -21,7 +23,10 @@ export type RemoteSocket<EmitEvents extends EventsMap, SocketData> = Socket<
   SocketData
 >;
 
-/** The error a broadcast ack gets on timeout; `responses` holds the acks that did arrive. */
+/**
+ * The error a broadcast ack gets on timeout; `responses` holds the acks that did arrive. When a
+ * recipient was at `maxPendingAcks` it is a `TuttiError` with code ACK_LIMIT_EXCEEDED.
+ */
 export interface BroadcastTimeoutError extends Error {
   responses?: unknown[];
 }
@@ -39,21 +44,31 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
   readonly #rooms: ReadonlySet<Room>;
   readonly #except: ReadonlySet<Room>;
   readonly #flags: BroadcastFlags;
+  #acks: AckTable | undefined;
 
+  /** `acks` is the server's ack table; an operator built without one keeps its own, unlimited. */
   constructor(
     adapter: Adapter,
     rooms: ReadonlySet<Room> = new Set(),
     except: ReadonlySet<Room> = new Set(),
     flags: BroadcastFlags = {},
+    acks?: AckTable,
   ) {
     this.#adapter = adapter as unknown as Adapter<Socket<DefaultEventsMap, EmitEvents, DefaultEventsMap, SocketData>>;
     this.#rooms = rooms;
     this.#except = except;
     this.#flags = flags;
+    this.#acks = acks;
   }
 
   #with(rooms: ReadonlySet<Room>, except: ReadonlySet<Room>, flags: BroadcastFlags) {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.#adapter as unknown as Adapter, rooms, except, flags);
+    return new BroadcastOperator<EmitEvents, SocketData>(
+      this.#adapter as unknown as Adapter,
+      rooms,
+      except,
+      flags,
+      this.#acks,
+    );
   }
 
   /** Targets the sockets in `room` (or in any of the rooms). Calls add up. */
@@ -86,10 +101,13 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
 
   /** Acks wait at most `ms`; then the callback gets an error and the responses that arrived. */
   timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
-    return new BroadcastOperator(this.#adapter as unknown as Adapter, this.#rooms, this.#except, {
-      ...this.#flags,
-      timeout: ms,
-    });
+    return new BroadcastOperator(
+      this.#adapter as unknown as Adapter,
+      this.#rooms,
+      this.#except,
+      { ...this.#flags, timeout: ms },
+      this.#acks,
+    );
   }
 
   #options(): BroadcastOptions {
@@ -99,7 +117,9 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
   /**
    * Emits to every target, encoded once. With a function as last argument, it is called as
    * `(err, responses)` once every target has answered, or with an error when `timeout()` runs
-   * out first.
+   * out first. A target already awaiting `maxPendingAcks` acks is not sent the event, and the
+   * function gets at once (next tick) the timeout's error with code ACK_LIMIT_EXCEEDED; the
+   * others are sent it, and their answers are ignored.
    */
   emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     if (typeof ev === "string" && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
@@ -116,47 +136,13 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
 
   #emitWithAckCallback(data: unknown[], ack: (err: Error | null, responses: unknown) => void): void {
     const single = this.#flags.expectSingleResponse === true;
-    const responses: unknown[] = [];
-    let expectedServers = -1;
-    let answeredServers = 0;
-    let expectedClients = 0;
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    let cancelAcks: (() => void) | undefined;
-    const finish = (err: Error | null): void => {
-      done = true;
-      clearTimeout(timer);
+    this.#acks ??= new AckTable(Number.POSITIVE_INFINITY, () => systemClock);
+    const request = this.#acks.broadcast((err, responses) => {
       ack.call(this, err, single ? (err ? null : responses[0]) : responses);
-    };
-    const check = (): void => {
-      if (!done && expectedServers === answeredServers && responses.length === expectedClients) finish(null);
-    };
-    if (this.#flags.timeout !== undefined) {
-      timer = setTimeout(() => {
-        if (done) return;
-        cancelAcks?.();
-        const err: BroadcastTimeoutError = new Error("operation has timed out");
-        finish(err);
-      }, this.#flags.timeout);
-    }
-    cancelAcks = this.#adapter.broadcastWithAck(
-      { data },
-      this.#options(),
-      (clientCount) => {
-        expectedClients += clientCount;
-        answeredServers++;
-        check();
-      },
-      (response) => {
-        if (done) return;
-        responses.push(response);
-        check();
-      },
-    );
-    this.#adapter.serverCount().then((count) => {
-      expectedServers = count;
-      check();
-    });
+    }, this.#flags.timeout);
+    // the returned cancel is not needed: the ack table knows the recipients and forgets them at the end
+    this.#adapter.broadcastWithAck({ data }, this.#options(), request.onClientCount, request.onResponse);
+    this.#adapter.serverCount().then((count) => request.setServerCount(count));
   }
 
   /** Emits and resolves with every target's response; rejects on timeout, the error carrying `responses`. */

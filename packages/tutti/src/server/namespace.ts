@@ -91,7 +91,6 @@ export class Namespace<
   /** Called when the last socket leaves; set on dynamic children when `cleanupEmptyChildNamespaces` is on. */
   onEmpty: (() => void) | undefined;
   protected fns: NamespaceMiddleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[] = [];
-  #ackId = 0;
   /** Sockets whose middlewares are running. */
   #connecting = 0;
 
@@ -135,7 +134,13 @@ export class Namespace<
   // ---- broadcasting ----
 
   #operator(): BroadcastOperator<EmitEvents, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter as unknown as Adapter);
+    return new BroadcastOperator<EmitEvents, SocketData>(
+      this.adapter as unknown as Adapter,
+      undefined,
+      undefined,
+      undefined,
+      this.server.ackTable,
+    );
   }
 
   to(room: Room | readonly Room[]): BroadcastOperator<EmitEvents, SocketData> {
@@ -250,10 +255,7 @@ export class Namespace<
   }
 
   nextAckId(): number {
-    const id = this.#ackId;
-    // ack ids stay small integers on the wire; wrap long before precision is at stake
-    this.#ackId = id >= 0x7fffffff ? 0 : id + 1;
-    return id;
+    return this.server.ackTable.nextId();
   }
 
   // ---- connecting sockets (called by the client) ----

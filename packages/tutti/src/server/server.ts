@@ -2,11 +2,13 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { Http2SecureServer, Http2Server } from "node:http2";
 import type { Server as HttpsServer } from "node:https";
 import { Adapter, type AdapterConstructor, type Room, type SocketId } from "../adapter/adapter.js";
+import { systemClock } from "../clock.js";
 import { EngineServer } from "../engine/engine-server.js";
 import type { EngineSession } from "../engine/engine-session.js";
 import type { EngineOptions } from "../engine/options.js";
 import { type ConnectErrorMessage, ConnectErrorMessages, TuttiError } from "../errors.js";
 import { DEFAULT_MAX_ARGUMENTS, DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_DEPTH } from "../protocol/socket-packet.js";
+import { AckTable } from "./ack-table.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
 import { Client } from "./client.js";
 import {
@@ -58,8 +60,10 @@ export interface ServerOptions extends EngineOptions {
    */
   maxRoomsPerSocket?: number;
   /**
-   * Most acks one socket may await from its client at once. An emit with an ack past it throws
-   * a `TuttiError` with code ACK_LIMIT_EXCEEDED (`emitWithAck` rejects with it). Default 1000.
+   * Most acks one socket may await from its client at once, its own emits and broadcasts
+   * together. An emit with an ack past it is not sent to that socket, and its callback gets at
+   * once the error a timeout gives ("operation has timed out"), a `TuttiError` with code
+   * ACK_LIMIT_EXCEEDED (`emitWithAck` rejects with it). Default 1000.
    */
   maxPendingAcks?: number;
   /**
@@ -137,6 +141,8 @@ export class Server<
   engine!: EngineServer;
   httpServer: AttachTarget | undefined;
   readonly options: ResolvedServerOptions;
+  /** Every ack the server awaits from its clients: ids, the per-socket limit, timeouts, cancellation. */
+  readonly ackTable: AckTable;
   readonly #nsps = new Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   readonly #regExpParents = new Map<RegExp, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   readonly #parents = new Map<
@@ -172,6 +178,10 @@ export class Server<
     this.#serveClient = opts.serveClient !== false;
     this.#path = (opts.path ?? "/socket.io").replace(/\/$/, "");
     this.#engineOptions = opts;
+    this.ackTable = new AckTable(
+      this.options.maxPendingAcks,
+      () => (this.engine as EngineServer | undefined)?.opts.clock ?? this.#engineOptions.clock ?? systemClock,
+    );
     this.sockets = this.of("/");
     if (srv !== undefined) this.attach(srv as AttachTarget | number);
   }

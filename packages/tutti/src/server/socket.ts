@@ -4,6 +4,7 @@ import type { AdapterSocket, BroadcastFlags, EncodedMessage, Room, SocketId } fr
 import type { EngineSession } from "../engine/engine-session.js";
 import { TuttiError } from "../errors.js";
 import { RESERVED_EVENTS, type SocketPacket, SocketPacketType } from "../protocol/socket-packet.js";
+import type { AckOutcome } from "./ack-table.js";
 import { BroadcastOperator } from "./broadcast-operator.js";
 import type { Client } from "./client.js";
 import type { Namespace } from "./namespace.js";
@@ -95,9 +96,8 @@ export class Socket<
   joinPolicy: JoinPolicy | undefined;
 
   #state: State = State.Pending;
-  // Built on first use: most sockets never have pending acks, catch-all listeners or a
-  // handshake read, and each of these cost an idle connection memory.
-  #acks: Map<number, (...args: unknown[]) => void> | undefined;
+  // Built on first use: most sockets never have catch-all listeners or a handshake read, and
+  // each of these cost an idle connection memory. Pending acks live in the server's AckTable.
   #flags: BroadcastFlags = NO_FLAGS;
   #fns: SocketMiddleware[] | undefined;
   #anyListeners: CatchAllListeners | undefined;
@@ -179,7 +179,7 @@ export class Socket<
 
   /** Acks this socket still awaits from its client (emits with a callback not yet answered). */
   get pendingAcks(): number {
-    return this.#acks?.size ?? 0;
+    return this.nsp.server.ackTable.pending(this.id);
   }
 
   // ---- listening ----
@@ -260,47 +260,66 @@ export class Socket<
   // ---- emitting ----
 
   /**
-   * Emits an event to this client. A function as last argument gets the client's ack. Throws
-   * for a reserved event name, as socket.io does.
+   * Emits an event to this client. A function as last argument gets the client's ack; with
+   * `timeout()` it gets `(err, ...answer)`. Past `maxPendingAcks` the event is not sent and the
+   * function gets, on the next tick, the error a timeout gives (code ACK_LIMIT_EXCEEDED) as
+   * its first argument. Throws for a reserved event name, as socket.io does.
    */
   override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     if (typeof ev === "string" && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
     const flags = this.#flags;
     this.#flags = NO_FLAGS;
     const data: unknown[] = [ev, ...args];
-    let id: number | undefined;
     const last = data[data.length - 1];
-    if (typeof last === "function") {
-      if (this.pendingAcks >= this.nsp.server.options.maxPendingAcks) {
-        throw new TuttiError(
-          "ACK_LIMIT_EXCEEDED",
-          `${this.pendingAcks} acks are already pending for socket ${this.id}`,
-        );
-      }
-      data.pop();
-      id = this.nsp.nextAckId();
-      this.#registerAck(id, last as (...args: unknown[]) => void, flags.timeout);
+    if (typeof last !== "function") {
+      this.#notifyOutgoing(data);
+      this.#packet({ type: SocketPacketType.EVENT, nsp: this.nsp.name, data }, flags);
+      return true;
     }
-    this.#notifyOutgoing(data);
-    this.#packet({ type: SocketPacketType.EVENT, nsp: this.nsp.name, id, data }, flags);
+    data.pop();
+    const callback = last as (...args: unknown[]) => void;
+    const withError = flags.timeout !== undefined;
+    this.#emitExpectingAck(data, flags, (err, answer) => {
+      if (err) callback.call(this, err);
+      else if (withError) callback.call(this, null, ...answer);
+      else callback.apply(this, answer as unknown[]);
+    });
     return true;
   }
 
-  /** Emits an event and resolves with the client's ack (rejects on timeout when `timeout()` was set). */
+  /**
+   * Emits an event and resolves with the client's ack. Rejects when `timeout()` runs out, and
+   * at once past `maxPendingAcks` (code ACK_LIMIT_EXCEEDED).
+   */
   emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
-    const withError = this.#flags.timeout !== undefined;
     return new Promise((resolve, reject) => {
-      const callback = (first: unknown, second: unknown): void => {
-        if (!withError) resolve(first as FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>);
-        else if (first) reject(first);
-        else resolve(second as FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>);
-      };
-      // the Promise constructor turns a throw (ACK_LIMIT_EXCEEDED, a reserved name) into a rejection
-      (this.emit as (ev: unknown, ...rest: unknown[]) => boolean)(ev, ...args, callback);
+      // the Promise constructor turns the throw for a reserved name into a rejection
+      if (typeof ev === "string" && RESERVED_EVENTS.has(ev)) throw new Error(`"${ev}" is a reserved event name`);
+      const flags = this.#flags;
+      this.#flags = NO_FLAGS;
+      this.#emitExpectingAck([ev, ...args], flags, (err, answer) => {
+        if (err) reject(err);
+        else resolve(answer[0] as FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>);
+      });
     });
+  }
+
+  /** Sends `data` asking for an ack, through the server's ack table. */
+  #emitExpectingAck(data: unknown[], flags: BroadcastFlags, outcome: AckOutcome): void {
+    const acks = this.nsp.server.ackTable;
+    let id: number | undefined;
+    if (this.#state === State.Closed) {
+      // no answer can come: the packet goes nowhere (the client left), and the outcome is a timeout's or none
+      acks.lost(outcome, flags.timeout);
+    } else {
+      id = acks.expectOne(this.id, outcome, flags.timeout);
+      if (id === undefined) return; // at the limit: the outcome gets the error, the client nothing
+    }
+    this.#notifyOutgoing(data);
+    this.#packet({ type: SocketPacketType.EVENT, nsp: this.nsp.name, id, data }, flags);
   }
 
   /** Emits the "message" event. */
@@ -358,7 +377,7 @@ export class Socket<
   #operator(): BroadcastOperator<EmitEvents, SocketData> {
     const flags = this.#flags;
     this.#flags = NO_FLAGS;
-    return new BroadcastOperator(this.nsp.adapter, new Set(), new Set([this.id]), flags);
+    return new BroadcastOperator(this.nsp.adapter, new Set(), new Set([this.id]), flags, this.nsp.server.ackTable);
   }
 
   // ---- rooms ----
@@ -445,17 +464,19 @@ export class Socket<
   // ---- AdapterSocket ----
 
   deliver(message: EncodedMessage, flags: BroadcastFlags): void {
+    // a packet that asks for an ack goes only where the ack is awaited: not to a socket at its limit
+    if (message.id !== undefined && !this.nsp.server.ackTable.awaits(this.id, message.id)) return;
     this.#notifyOutgoing(message.data);
     this.client.writePrepared((message as PreparedPacket).parts, flags);
   }
 
-  expectAck(id: number, callback: (...args: unknown[]) => void): void {
-    this.#acks ??= new Map();
-    this.#acks.set(id, callback);
+  /** Returns false, registering nothing, when this socket is at `maxPendingAcks`: `deliver` then skips the packet. */
+  expectAck(id: number, callback: (...args: unknown[]) => void): boolean {
+    return this.nsp.server.ackTable.expect(this.id, id, callback);
   }
 
   cancelAck(id: number): void {
-    this.#acks?.delete(id);
+    this.nsp.server.ackTable.cancel(this.id, id);
   }
 
   // ---- called by the client and the namespace ----
@@ -471,6 +492,7 @@ export class Socket<
   onRefused(): void {
     this.#state = State.Closed;
     this.nsp.adapter.delAll(this.id);
+    this.nsp.server.ackTable.drop(this.id);
   }
 
   onPacket(packet: SocketPacket): void {
@@ -498,6 +520,7 @@ export class Socket<
     super.emit("disconnecting", reason, description);
     this.#state = State.Closed;
     this.nsp.adapter.delAll(this.id);
+    this.nsp.server.ackTable.drop(this.id);
     this.nsp.removeSocket(this);
     this.client.removeSocket(this);
     super.emit("disconnect", reason, description);
@@ -537,10 +560,7 @@ export class Socket<
   }
 
   #onAck(id: number, args: unknown[]): void {
-    const ack = this.#acks?.get(id);
-    if (ack === undefined) return;
-    this.#acks?.delete(id);
-    ack.apply(this, args);
+    this.nsp.server.ackTable.answer(this.id, id, args);
   }
 
   #ackFunction(id: number): (...args: unknown[]) => void {
@@ -550,22 +570,6 @@ export class Socket<
       sent = true;
       this.#packet({ type: SocketPacketType.ACK, nsp: this.nsp.name, id, data: args }, {});
     };
-  }
-
-  #registerAck(id: number, ack: (...args: unknown[]) => void, timeout: number | undefined): void {
-    this.#acks ??= new Map();
-    if (timeout === undefined) {
-      this.#acks.set(id, ack);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.#acks?.delete(id);
-      ack.call(this, new Error("operation has timed out"));
-    }, timeout);
-    this.#acks.set(id, (...args: unknown[]) => {
-      clearTimeout(timer);
-      ack.call(this, null, ...args);
-    });
   }
 
   #notifyOutgoing(data: readonly unknown[]): void {
