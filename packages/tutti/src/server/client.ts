@@ -113,10 +113,10 @@ export class Client implements SessionConsumer {
     if (decoder === undefined || this.#closed) return;
     // size of the packet being received, attachments included (string length: close enough)
     this.#packetBytes += data.length;
-    const { maxAttachments, checkPackets } = this.server.options;
+    const { maxAttachments, customParser } = this.server.options;
     // Tutti's decoder counts attachments itself; a custom one is held to as many messages per
     // packet as a packet of Tutti's codec may span, so it never buffers more than that
-    if (checkPackets && ++this.#packetMessages > maxAttachments + 1) {
+    if (customParser && ++this.#packetMessages > maxAttachments + 1) {
       this.#onParseError("too many attachments");
       return;
     }
@@ -137,7 +137,7 @@ export class Client implements SessionConsumer {
     this.#packetBytes = 0;
     this.#packetMessages = 0;
     let packet = decoded as SocketPacket;
-    if (this.server.options.checkPackets) {
+    if (this.server.options.customParser) {
       let checked: SocketPacket | string;
       try {
         checked = checkPacket(decoded, this.server.options);
@@ -256,7 +256,7 @@ export class Client implements SessionConsumer {
     const conn = this.conn;
     if (conn.readyState !== "open") return;
     if (flags.volatile === true && !conn.volatileWritable) return;
-    const parts = encodePacket(this.server.encoder, packet);
+    const parts = encodePacket(this.server, packet);
     const options = flags.compress === false ? { compress: false } : undefined;
     for (const part of parts) conn.send(part, options);
   }

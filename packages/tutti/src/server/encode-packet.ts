@@ -3,14 +3,21 @@ import { isBinary, toBuffer } from "../protocol/binary.js";
 import type { SocketPacket } from "../protocol/socket-packet.js";
 import type { ParserEncoder } from "./parser.js";
 
+/** What encoding needs of the server: its one encoder, and whether that is an app's parser's. */
+export interface PacketEncoding {
+  readonly encoder: ParserEncoder;
+  readonly options: { readonly customParser: boolean };
+}
+
 /**
  * The Engine.IO messages that carry `packet`, from the server's encoder: text as strings, binary
  * as Buffers (over the encoder's memory, no copy). An encoder may return one message or an
  * array, as socket.io accepts; anything else throws a `TuttiError` INVALID_OPTION (a broken
- * `parser`), to the code that emitted.
+ * `parser`), to the code that emitted. A custom encoder gets the packet without undefined keys
+ * (Tutti's own skips them, so it is spared the copy).
  */
-export function encodePacket(encoder: ParserEncoder, packet: SocketPacket): ReadonlyArray<string | Buffer> {
-  const out = encoder.encode(withoutUndefined(packet));
+export function encodePacket(server: PacketEncoding, packet: SocketPacket): ReadonlyArray<string | Buffer> {
+  const out = server.encoder.encode(server.options.customParser ? withoutUndefined(packet) : packet);
   const parts = Array.isArray(out) ? (out as readonly unknown[]) : [out];
   let converted: Array<string | Buffer> | undefined;
   for (let i = 0; i < parts.length; i++) {

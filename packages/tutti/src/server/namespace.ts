@@ -246,7 +246,7 @@ export class Namespace<
   // ---- AdapterNamespace ----
 
   encode(data: readonly unknown[], id?: number): PreparedPacket {
-    return new PreparedPacket(this.server.encoder, this.name, data, id);
+    return new PreparedPacket(this.server, this.name, data, id);
   }
 
   nextAckId(): number {

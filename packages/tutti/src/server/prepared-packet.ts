@@ -1,8 +1,7 @@
 import type { EncodedMessage } from "../adapter/adapter.js";
 import { PreparedMessage } from "../engine/prepared-message.js";
 import { type SocketPacket, SocketPacketType } from "../protocol/socket-packet.js";
-import { encodePacket } from "./encode-packet.js";
-import type { ParserEncoder } from "./parser.js";
+import { encodePacket, type PacketEncoding } from "./encode-packet.js";
 
 /**
  * An EVENT packet encoded once, with the server's encoder, for every recipient of a broadcast.
@@ -15,11 +14,11 @@ import type { ParserEncoder } from "./parser.js";
  */
 export class PreparedPacket implements EncodedMessage {
   readonly packet: SocketPacket;
-  readonly #encoder: ParserEncoder;
+  readonly #server: PacketEncoding;
   #parts: readonly PreparedMessage[] | undefined;
 
-  constructor(encoder: ParserEncoder, nsp: string, data: readonly unknown[], id: number | undefined) {
-    this.#encoder = encoder;
+  constructor(server: PacketEncoding, nsp: string, data: readonly unknown[], id: number | undefined) {
+    this.#server = server;
     this.packet =
       id === undefined ? { type: SocketPacketType.EVENT, nsp, data } : { type: SocketPacketType.EVENT, nsp, id, data };
   }
@@ -36,7 +35,7 @@ export class PreparedPacket implements EncodedMessage {
   get parts(): readonly PreparedMessage[] {
     if (this.#parts === undefined) {
       const parts: PreparedMessage[] = [];
-      for (const part of encodePacket(this.#encoder, this.packet)) parts.push(new PreparedMessage(part));
+      for (const part of encodePacket(this.#server, this.packet)) parts.push(new PreparedMessage(part));
       this.#parts = parts;
     }
     return this.#parts;

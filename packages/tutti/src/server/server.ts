@@ -101,10 +101,11 @@ export interface ResolvedServerOptions {
   /** The codec: the app's `parser`, or Tutti's own. */
   readonly parser: Parser;
   /**
-   * Whether the server checks each packet the parser's decoder emits (shape, `maxArguments`,
-   * `maxDepth`): true for an app's parser; Tutti's own checks them as it parses.
+   * Whether `parser` is the app's. The server then checks each packet its decoder emits (shape,
+   * `maxArguments`, `maxDepth`; Tutti's own checks them as it parses) and hands its encoder
+   * packets without undefined keys, as socket.io does.
    */
-  readonly checkPackets: boolean;
+  readonly customParser: boolean;
 }
 
 type AttachTarget = HttpServer | HttpsServer | Http2SecureServer | Http2Server;
@@ -220,7 +221,7 @@ export class Server<
       maxPendingAcks: limit("maxPendingAcks", opts.maxPendingAcks, 1000),
       maxDynamicNamespaces: limit("maxDynamicNamespaces", opts.maxDynamicNamespaces, 1000),
       parser,
-      checkPackets: opts.parser !== undefined,
+      customParser: opts.parser !== undefined,
     };
     this.encoder = new parser.Encoder();
     warnIgnoredOptions(opts, this.#warned);
