@@ -30,6 +30,20 @@ export const IGNORED_OPTIONS: ReadonlyArray<{
     ignored: (value) => value === true,
     instead: "Engine.IO v3 clients (socket.io 2.x) are refused",
   },
+  {
+    // the cors package's per-request delegate `(req, callback)`: read as an object, it has no
+    // `origin`, which would answer every origin
+    name: "cors",
+    ignored: (value) => typeof value === "function",
+    instead:
+      "a per-request function is not supported and reads as no options (every origin allowed); give an object, whose origin may be a function",
+  },
+  {
+    name: "httpCompression",
+    ignored: (value) =>
+      typeof value === "object" && value !== null && Object.keys(value).some((key) => key !== "threshold"),
+    instead: "only its threshold is used; zlib options (level, memLevel, ...) are not",
+  },
 ];
 
 /** The warning code of an ignored option (`process.on("warning", (w) => w.code)`). */
