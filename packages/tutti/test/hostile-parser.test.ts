@@ -10,7 +10,7 @@ import * as msgpackParser from "socket.io-msgpack-parser";
 import type { Parser, ServerOptions } from "../src/index.js";
 import { handshakeUrl, RawWs, until } from "./helpers.js";
 import { nestedArrays, nextPacket } from "./hostile-helpers.js";
-import { jsonParser, trustingParser } from "./parser-helpers.js";
+import { JsonEncoder, jsonParser, TrustingDecoder, trustingParser } from "./parser-helpers.js";
 import { type RunningIo, startIo } from "./sio-helpers.js";
 
 interface Arena {
@@ -173,6 +173,26 @@ describe("a decoder that throws or emits garbage", () => {
       await b.s.close();
     }
   });
+});
+
+test("a Decoder whose constructor throws: each connection closes, the server stays up", async () => {
+  let attempts = 0;
+  class BrokenDecoder extends TrustingDecoder {
+    constructor() {
+      super();
+      if (++attempts <= 2) throw new Error("no decoder today");
+    }
+  }
+  const a = await arena({ Encoder: JsonEncoder, Decoder: BrokenDecoder });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const raw = new RawWs(handshakeUrl(a.s.port, "websocket"));
+      await raw.waitClosed();
+    }
+    await healthy(a);
+  } finally {
+    await a.s.close();
+  }
 });
 
 /** The message JSON.parse throws for `text`. */
