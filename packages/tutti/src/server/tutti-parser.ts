@@ -32,23 +32,27 @@ export function tuttiParser(limits: Partial<ParserLimits> = {}): Parser {
     }
   }
 
-  class TuttiDecoder implements ParserDecoder {
-    readonly #decoder = new SocketPacketDecoder(maxAttachments, maxArguments, maxDepth);
+  // A subclass, not a wrapper: one object per connection (idle connections are measured)
+  class TuttiDecoder extends SocketPacketDecoder implements ParserDecoder {
     #listener: ((packet: SocketPacket) => void) | undefined;
 
-    add(message: string | Buffer): void {
-      const result = this.#decoder.add(message);
+    constructor() {
+      super(maxAttachments, maxArguments, maxDepth);
+    }
+
+    override add(message: string | Buffer): undefined {
+      const result = super.add(message);
       if (result === undefined) return;
       if (result.error !== undefined) throw new Error(result.error);
       this.#listener?.(result.packet);
     }
 
     destroy(): void {
-      this.#decoder.reset();
+      this.reset();
     }
 
     on(event: "decoded", listener: (packet: SocketPacket) => void): this {
-      // one listener is all a connection has: a field, not an emitter, per idle connection
+      // one listener is all a connection has: a field, not an emitter
       if (event === "decoded") this.#listener = listener;
       return this;
     }
