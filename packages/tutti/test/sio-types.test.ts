@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
+import * as msgpackParser from "socket.io-msgpack-parser";
+import * as socketIoParser from "socket.io-parser";
 import { type BroadcastOperator, type Namespace, Server, type Socket } from "../src/index.js";
 import { connected, startIo } from "./sio-helpers.js";
 
@@ -38,6 +40,14 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ?
 function expectType<T extends true>(_ok: T): void {}
 
 // ---- never called: compile-time checks only ----
+
+function parsers(): void {
+  // the parser modules as published fit the `parser` option's type, as they fit socket.io's
+  new Server({ parser: msgpackParser });
+  new Server({ parser: socketIoParser });
+  // @ts-expect-error a parser needs a Decoder
+  new Server({ parser: { Encoder: socketIoParser.Encoder } });
+}
 
 function typedServer(): void {
   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>();
@@ -233,7 +243,7 @@ function withoutServerSideAndData(): void {
   io.serverSideEmit("anything", 1, 2);
 }
 
-void [typedServer, untypedServer, withoutServerSideAndData];
+void [typedServer, untypedServer, withoutServerSideAndData, parsers];
 
 // ---- runtime: the same typed API against a real server ----
 

@@ -90,7 +90,8 @@ function isPlainObject(value: unknown): boolean {
   return Object.prototype.toString.call(value) === "[object Object]";
 }
 
-function isPayloadValid(type: SocketPacketType, payload: unknown): boolean {
+/** Whether `payload` is a valid data for a packet of `type` (a reserved event name is not). */
+export function isPayloadValid(type: SocketPacketType, payload: unknown): boolean {
   switch (type) {
     case SocketPacketType.CONNECT:
       return isPlainObject(payload);

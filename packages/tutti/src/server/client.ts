@@ -9,12 +9,10 @@ import {
   type DisconnectReason,
   DisconnectReasons,
 } from "../errors.js";
-import {
-  encodeSocketPacket,
-  type SocketPacket,
-  SocketPacketDecoder,
-  SocketPacketType,
-} from "../protocol/socket-packet.js";
+import { type SocketPacket, SocketPacketType } from "../protocol/socket-packet.js";
+import { checkPacket } from "./check-packet.js";
+import { encodePacket } from "./encode-packet.js";
+import type { ParserDecoder } from "./parser.js";
 import type { Server } from "./server.js";
 import type { Socket } from "./socket.js";
 
@@ -63,7 +61,11 @@ export class Client implements SessionConsumer {
   #heldBytes = 0;
   /** Bytes of the packet being received so far (a binary packet spans several messages). */
   #packetBytes = 0;
-  readonly #decoder: SocketPacketDecoder;
+  /** Messages given to a custom decoder since its last packet; past `maxAttachments + 1`, a parse error. */
+  #packetMessages = 0;
+  readonly #decoder: ParserDecoder | undefined;
+  /** An error an app handler threw while the decoder emitted: the decoder's caller rethrows it. */
+  #handlerError: { readonly error: unknown } | undefined;
   /** Namespaces this client was in: packets still in flight for them are dropped, not fatal. */
   #left: Set<string> | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
@@ -75,9 +77,18 @@ export class Client implements SessionConsumer {
   constructor(server: Server<any, any, any, any>, conn: EngineSession) {
     this.server = server;
     this.conn = conn;
-    const { maxAttachments, maxArguments, maxDepth } = server.options;
-    this.#decoder = new SocketPacketDecoder(maxAttachments, maxArguments, maxDepth);
     conn.consumer = this;
+    try {
+      const decoder = new server.options.parser.Decoder();
+      // a bound method is smaller than an arrow function and its context (idle connections are measured)
+      decoder.on("decoded", this.#onDecoded.bind(this));
+      this.#decoder = decoder;
+    } catch (err) {
+      // a custom parser that cannot make a decoder: this connection cannot be served
+      this.#decoder = undefined;
+      this.#onParseError(`the parser's Decoder failed: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
     this.#connectTimer = setTimeout(() => {
       this.#connectTimer = undefined;
       if (this.#sockets.size === 0) this.close();
@@ -99,17 +110,54 @@ export class Client implements SessionConsumer {
   }
 
   onSessionData(data: string | Buffer): void {
+    const decoder = this.#decoder;
+    if (decoder === undefined || this.#closed) return;
     // size of the packet being received, attachments included (string length: close enough)
     this.#packetBytes += data.length;
-    const result = this.#decoder.add(data);
-    if (result === undefined) return;
-    const size = this.#packetBytes;
-    this.#packetBytes = 0;
-    if (result.error !== undefined) {
-      this.#onParseError(result.error);
+    const { maxAttachments, customParser } = this.server.options;
+    // Tutti's decoder counts attachments itself; a custom one is held to as many messages per
+    // packet as a packet of Tutti's codec may span, so it never buffers more than that
+    if (customParser && ++this.#packetMessages > maxAttachments + 1) {
+      this.#onParseError("too many attachments");
       return;
     }
-    this.#onPacket(result.packet, size);
+    try {
+      decoder.add(data);
+    } catch (err) {
+      const handlerError = this.#handlerError;
+      this.#handlerError = undefined;
+      if (handlerError !== undefined && handlerError.error === err) throw err;
+      this.#onParseError(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** A packet from the decoder: checked when the parser is the app's, then routed. */
+  #onDecoded(decoded: unknown): void {
+    if (this.#closed) return;
+    const size = this.#packetBytes;
+    this.#packetBytes = 0;
+    this.#packetMessages = 0;
+    let packet = decoded as SocketPacket;
+    if (this.server.options.customParser) {
+      let checked: SocketPacket | string;
+      try {
+        checked = checkPacket(decoded, this.server.options);
+      } catch {
+        checked = "invalid packet"; // a getter on the decoded value threw
+      }
+      if (typeof checked === "string") {
+        this.#onParseError(checked);
+        return;
+      }
+      packet = checked;
+    }
+    try {
+      this.#onPacket(packet, size);
+    } catch (err) {
+      // not the decoder's fault: onSessionData rethrows it instead of closing with "parse error"
+      this.#handlerError = { error: err };
+      throw err;
+    }
   }
 
   #onPacket(packet: SocketPacket, size: number): void {
@@ -209,10 +257,9 @@ export class Client implements SessionConsumer {
     const conn = this.conn;
     if (conn.readyState !== "open") return;
     if (flags.volatile === true && !conn.volatileWritable) return;
-    const encoded = encodeSocketPacket(packet);
+    const parts = encodePacket(this.server, packet);
     const options = flags.compress === false ? { compress: false } : undefined;
-    conn.send(encoded.text, options);
-    for (const attachment of encoded.attachments) conn.send(attachment, options);
+    for (const part of parts) conn.send(part, options);
   }
 
   /** Writes a packet prepared once for many clients (a broadcast). */
@@ -249,6 +296,14 @@ export class Client implements SessionConsumer {
     }
   }
 
+  #destroyDecoder(): void {
+    try {
+      this.#decoder?.destroy();
+    } catch {
+      // a custom decoder's failure to clean up must not keep the connection's sockets open
+    }
+  }
+
   #onParseError(description: string): void {
     const err = new Error(description);
     for (const socket of this.#sockets.list()) socket.onError(err);
@@ -261,7 +316,7 @@ export class Client implements SessionConsumer {
     this.#closed = true;
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
-    this.#decoder.reset();
+    this.#destroyDecoder();
     // the engine's "server shutdown" is socket.io's "server shutting down"
     const mapped: DisconnectReason =
       reason === CloseReasons.SERVER_SHUTDOWN ? DisconnectReasons.SERVER_SHUTTING_DOWN : reason;

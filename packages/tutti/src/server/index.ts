@@ -7,6 +7,7 @@ export {
   type NamespaceReservedEvents,
 } from "./namespace.js";
 export { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.js";
+export type { EncodedMessagePart, Parser, ParserDecoder, ParserEncoder } from "./parser.js";
 export { type ResolvedServerOptions, Server, type ServerOptions } from "./server.js";
 export { type Event, type Handshake, type JoinPolicy, Socket, type SocketMiddleware } from "./socket.js";
 export type {

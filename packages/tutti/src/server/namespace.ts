@@ -251,7 +251,7 @@ export class Namespace<
   // ---- AdapterNamespace ----
 
   encode(data: readonly unknown[], id?: number): PreparedPacket {
-    return new PreparedPacket(this.name, data, id);
+    return new PreparedPacket(this.server, this.name, data, id);
   }
 
   nextAckId(): number {

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_ARGUMENTS, DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_DEPTH } fro
 import { AckTable } from "./ack-table.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
 import { Client } from "./client.js";
+import { warnIgnoredOptions } from "./ignored-options.js";
 import {
   Namespace,
   type NamespaceEventNames,
@@ -19,8 +20,10 @@ import {
   type NamespaceReservedEvents,
 } from "./namespace.js";
 import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.js";
+import type { Parser, ParserEncoder } from "./parser.js";
 import { ClientFileServer } from "./serve-client.js";
 import { settle } from "./settle.js";
+import { tuttiParser } from "./tutti-parser.js";
 import type {
   AllButLast,
   DecorateAcknowledgementsWithMultipleResponses,
@@ -72,6 +75,21 @@ export interface ServerOptions extends EngineOptions {
    * "Namespace limit reached". Default 1000.
    */
   maxDynamicNamespaces?: number;
+  /**
+   * The codec between packets and Engine.IO messages, `{ Encoder, Decoder }` as socket.io takes
+   * it (socket.io-msgpack-parser, socket.io-json-parser, your own); clients must use the same.
+   * Default: Tutti's own, socket.io-parser's format. See `Parser` for what a custom decoder's
+   * packets are checked for.
+   */
+  parser?: Parser;
+  /** Accepted from socket.io's options and not acted on yet (a warning at startup says so). */
+  connectionStateRecovery?: { maxDisconnectionDuration?: number; skipMiddlewares?: boolean } | false;
+  /** Accepted from engine.io's options and not acted on: WebSockets run on `ws` (a warning says so). */
+  wsEngine?: unknown;
+  /** Accepted from engine.io's options and not acted on (a warning says so). */
+  initialPacket?: unknown;
+  /** Accepted from engine.io's options; `true` is not acted on, v3 clients are refused (a warning says so). */
+  allowEIO3?: boolean;
 }
 
 /** Socket.IO-level options after defaults. */
@@ -84,6 +102,14 @@ export interface ResolvedServerOptions {
   readonly maxRoomsPerSocket: number;
   readonly maxPendingAcks: number;
   readonly maxDynamicNamespaces: number;
+  /** The codec: the app's `parser`, or Tutti's own. */
+  readonly parser: Parser;
+  /**
+   * Whether `parser` is the app's. The server then checks each packet its decoder emits (shape,
+   * `maxArguments`, `maxDepth`; Tutti's own checks them as it parses) and hands its encoder
+   * packets without undefined keys, as socket.io does.
+   */
+  readonly customParser: boolean;
 }
 
 type AttachTarget = HttpServer | HttpsServer | Http2SecureServer | Http2Server;
@@ -122,7 +148,26 @@ const ENGINE_ONLY_KEYS = [
   "maxRoomsPerSocket",
   "maxPendingAcks",
   "maxDynamicNamespaces",
+  "parser",
+  "connectionStateRecovery",
 ];
+
+/** The app's parser, checked for the shape socket.io takes; or Tutti's own, with the limits. */
+function resolveParser(
+  parser: Parser | undefined,
+  limits: { maxAttachments: number; maxArguments: number; maxDepth: number },
+): Parser {
+  if (parser === undefined) return tuttiParser(limits);
+  if (
+    typeof parser !== "object" ||
+    parser === null ||
+    typeof parser.Encoder !== "function" ||
+    typeof parser.Decoder !== "function"
+  ) {
+    throw new TuttiError("INVALID_OPTION", "parser must be an object with Encoder and Decoder constructors");
+  }
+  return parser;
+}
 
 /**
  * A Socket.IO server (socket.io 4.8's `Server`): namespaces, rooms, acks and broadcasts over
@@ -143,6 +188,8 @@ export class Server<
   readonly options: ResolvedServerOptions;
   /** Every ack the server awaits from its clients: ids, the per-socket limit, timeouts, cancellation. */
   readonly ackTable: AckTable;
+  /** The parser's one encoder, shared by every connection and broadcast (socket.io's `io.encoder`). */
+  readonly encoder: ParserEncoder;
   readonly #nsps = new Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   readonly #regExpParents = new Map<RegExp, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   readonly #parents = new Map<
@@ -156,6 +203,8 @@ export class Server<
   #closed = false;
   /** Children of dynamic namespaces alive now, bounded by `maxDynamicNamespaces`. */
   #dynamicChildren = 0;
+  /** Ignored options already warned about, so each gets one warning per server. */
+  readonly #warned = new Set<string>();
 
   constructor(opts?: Partial<ServerOptions>);
   constructor(srv: AttachTarget | number | undefined, opts?: Partial<ServerOptions>);
@@ -164,16 +213,24 @@ export class Server<
       opts = srv;
       srv = undefined;
     }
-    this.options = {
-      connectTimeout: positiveInteger("connectTimeout", opts.connectTimeout, 45_000),
+    const limits = {
       maxAttachments: limit("maxAttachments", opts.maxAttachments, DEFAULT_MAX_ATTACHMENTS),
       maxArguments: limit("maxArguments", opts.maxArguments, DEFAULT_MAX_ARGUMENTS),
       maxDepth: limit("maxDepth", opts.maxDepth, DEFAULT_MAX_DEPTH),
+    };
+    const parser = resolveParser(opts.parser, limits);
+    this.options = {
+      connectTimeout: positiveInteger("connectTimeout", opts.connectTimeout, 45_000),
+      ...limits,
       cleanupEmptyChildNamespaces: opts.cleanupEmptyChildNamespaces === true,
       maxRoomsPerSocket: limit("maxRoomsPerSocket", opts.maxRoomsPerSocket, 1000),
       maxPendingAcks: limit("maxPendingAcks", opts.maxPendingAcks, 1000),
       maxDynamicNamespaces: limit("maxDynamicNamespaces", opts.maxDynamicNamespaces, 1000),
+      parser,
+      customParser: opts.parser !== undefined,
     };
+    this.encoder = new parser.Encoder();
+    warnIgnoredOptions(opts, this.#warned);
     this.#adapter = opts.adapter ?? (Adapter as AdapterConstructor);
     this.#serveClient = opts.serveClient !== false;
     this.#path = (opts.path ?? "/socket.io").replace(/\/$/, "");
@@ -238,6 +295,7 @@ export class Server<
     if (this.engine !== undefined && !this.#closed)
       throw new TuttiError("INVALID_OPTION", "server is already attached");
     this.#closed = false;
+    warnIgnoredOptions(opts, this.#warned);
     let target: AttachTarget;
     if (typeof srv === "number") {
       target = createServer();
