@@ -5,10 +5,22 @@
  * suite expects: path /engine.io/, pingInterval 300, pingTimeout 200, every message echoed.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
+import { WebSocket } from "ws";
 import type { EngineSession } from "../src/index.js";
-import { http, pollingHandshake, RawWs, type Running, startEcho, startEngine, until } from "./helpers.js";
+import {
+  http,
+  pollingHandshake,
+  RawWs,
+  type Running,
+  startEcho,
+  startEngine,
+  until,
+  type WsRefusal,
+  wsHandshakeAnswer,
+} from "./helpers.js";
 
 const PATH = "/engine.io/";
 let server: Running;
@@ -392,16 +404,44 @@ describe("upgrade", () => {
     ws.ws.close();
   });
 
-  test("a second websocket for an upgraded session is refused; the first keeps working", async () => {
+  /** A WebSocket for `sid` that must open (HTTP 101) and then be closed by the server: its close code. */
+  async function openedThenClosed(sid: string): Promise<number> {
+    const second = await wsHandshakeAnswer(wsUrl(`EIO=4&transport=websocket&sid=${sid}`));
+    assert.ok(second instanceof WebSocket, `refused with HTTP ${(second as WsRefusal).status}`);
+    const [code] = (await once(second, "close")) as [number];
+    return code;
+  }
+
+  // engine.io completes the handshake of such a WebSocket and closes it: a `ws` client sees a
+  // close, not an error (an HTTP 400 would be one).
+  test("a second websocket for an upgraded session opens and is closed; the first keeps working", async () => {
     const { sid } = await handshake();
     const ws = await probe(sid);
     ws.send("5");
     ws.send("4one");
     assert.equal(await ws.next(), "4one");
-    const second = new RawWs(wsUrl(`EIO=4&transport=websocket&sid=${sid}`));
-    await second.waitClosed();
+    assert.equal(await openedThenClosed(sid), 1000);
     ws.send("4two");
     assert.equal(await ws.next(), "4two");
+    ws.ws.close();
+  });
+
+  test("a second websocket while the first is probing opens and is closed; the upgrade completes", async () => {
+    const { sid } = await handshake();
+    const ws = await probe(sid);
+    assert.equal(await openedThenClosed(sid), 1000);
+    ws.send("5");
+    ws.send("4one");
+    assert.equal(await ws.next(), "4one");
+    ws.ws.close();
+  });
+
+  test("a websocket for a session opened over websocket opens and is closed; the first keeps working", async () => {
+    const ws = new RawWs(wsUrl("EIO=4&transport=websocket"));
+    const open = JSON.parse(String(await ws.next()).slice(1)) as { sid: string };
+    assert.equal(await openedThenClosed(open.sid), 1000);
+    ws.send("4one");
+    assert.equal(await ws.next(), "4one");
     ws.ws.close();
   });
 

@@ -32,8 +32,27 @@ interface PendingUpgrade {
   id: string | undefined;
 }
 
+/**
+ * An engine request as middlewares see it: `_query` holds the parsed query string, as engine.io
+ * sets it (apps tell a handshake from a session's request by `req._query.sid === undefined`).
+ */
+export type EngineRequest = IncomingMessage & { _query: Record<string, string> };
+
 /** Connect-style middleware run on every engine HTTP request and WebSocket upgrade request. */
-export type EngineMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+export type EngineMiddleware = (req: EngineRequest, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/**
+ * Sets `req._query` as engine.io does before anything else looks at the request: a plain object
+ * of the query string, the last value of a repeated key winning; a `_query` already there (set
+ * by connect's query parser, say) is left as it is. The engine itself decides on its own parse.
+ */
+function exposeQuery(req: IncomingMessage): void {
+  const exposed = req as Partial<EngineRequest>;
+  if (exposed._query !== undefined) return;
+  const url = req.url ?? "";
+  const mark = url.indexOf("?");
+  exposed._query = mark === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(mark + 1)));
+}
 
 /** Emitted as `connection_error` when a request is refused. */
 export interface ConnectionError {
@@ -155,6 +174,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   /** Handles one HTTP request under the engine's path (handshake, GET or POST). */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const query = parseQuery(req.url);
+    exposeQuery(req);
     // The allowlist comes first: a refused origin gets neither CORS headers nor the middlewares.
     const refusedOrigin = checkAllowedOrigin(this.opts, req);
     if (refusedOrigin !== undefined) {
@@ -167,7 +187,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context: { name: "MIDDLEWARE_FAILURE" } });
           return;
         }
-        this.#verify(req, query, res, (refusal, admission) => {
+        this.#verify(req, query, false, res, (refusal, admission) => {
           if (refusal) {
             this.#refuseHttp(req, res, headers, refusal);
             return;
@@ -196,6 +216,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     // connection reset would be an uncaught error.
     socket.on("error", ignoreError);
     const query = parseQuery(req.url);
+    exposeQuery(req);
     const refusedOrigin = checkAllowedOrigin(this.opts, req);
     if (refusedOrigin !== undefined) {
       this.#refuseUpgrade(req, socket, refusedOrigin);
@@ -212,7 +233,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         this.#refuseUpgrade(req, socket, { code: "BAD_REQUEST", context: { name: "MIDDLEWARE_FAILURE" } });
         return;
       }
-      this.#verify(req, query, socket, (refusal, admission) => {
+      this.#verify(req, query, true, socket, (refusal, admission) => {
         if (refusal) {
           this.#refuseUpgrade(req, socket, refusal);
           return;
@@ -350,7 +371,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         else run(index + 1);
       };
       try {
-        middleware(req, res, next);
+        middleware(req as EngineRequest, res, next);
       } catch (err) {
         if (finished) throw err;
         finish(true);
@@ -363,14 +384,16 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
    * The protocol's checks, then for a handshake the per-address limits and `allowRequest`.
    * Calls back with the refusal, or with the handshake's admission (none for a request of an
    * open session). `lifetime` is the response or socket whose close gives the admission back.
+   * `upgrade` is said, not guessed from the response's class: on an HTTP/2 server the response
+   * of a plain request is an Http2ServerResponse.
    */
   #verify(
     req: IncomingMessage,
     query: Query,
+    upgrade: boolean,
     lifetime: ServerResponse | Duplex,
     done: (refusal: Refusal | undefined, admission?: Admission) => void,
   ): void {
-    const upgrade = !(lifetime instanceof ServerResponse);
     const refusal = checkRequest(this.opts, req, query, upgrade, this.#closed, (sid) => this.clients.get(sid));
     if (refusal !== undefined || query.sid !== undefined) {
       done(refusal);

@@ -3,8 +3,9 @@ import { Socket } from "node:net";
 
 // The own properties every IncomingMessage has; any other own property was set by a
 // middleware (express-session's `session`, passport's `user`, ...).
-// (`parser` is set by Node on upgrade requests.)
-const BUILT_IN = new Set<string | symbol>([...Reflect.ownKeys(new IncomingMessage(new Socket())), "parser"]);
+// (`parser` is set by Node on upgrade requests, `_query` by the engine before its middlewares,
+// as engine.io does; the snapshot keeps it.)
+const BUILT_IN = new Set<string | symbol>([...Reflect.ownKeys(new IncomingMessage(new Socket())), "parser", "_query"]);
 
 // Headers of the WebSocket handshake itself, of no use once it is done: dropped from the
 // snapshot of a WebSocket handshake (several strings per idle connection). The subprotocol
@@ -29,8 +30,9 @@ function keptHeaders(req: IncomingMessage): IncomingMessage["headers"] {
 
 /**
  * What a session keeps of its handshake request. Usually a snapshot instead of the
- * IncomingMessage: method, url, headers (minus the WebSocket handshake's own), HTTP version and
- * the connection's socket. It is an IncomingMessage by prototype, so `instanceof` and types
+ * IncomingMessage: method, url, headers (minus the WebSocket handshake's own), HTTP version,
+ * the parsed query (`_query`, which apps read as `socket.request._query`) and the connection's
+ * socket. It is an IncomingMessage by prototype, so `instanceof` and types
  * hold, but its stream state, raw headers and trailers are gone: a session held the whole
  * request for its lifetime only for those, about a kilobyte per connection (measured in bench/).
  *
@@ -50,6 +52,8 @@ export function snapshotRequest(req: IncomingMessage): IncomingMessage {
     httpVersionMinor: req.httpVersionMinor,
     socket: req.socket,
   };
+  const query = (req as { _query?: unknown })._query;
+  if (query !== undefined) kept._query = query;
   const fields: PropertyDescriptorMap = {};
   for (const [key, value] of Object.entries(kept)) {
     fields[key] = { value, writable: true, enumerable: true, configurable: true };

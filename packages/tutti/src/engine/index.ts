@@ -2,6 +2,7 @@ export type { CorsOptions, CorsOrigin } from "./cors.js";
 export {
   type ConnectionError,
   type EngineMiddleware,
+  type EngineRequest,
   EngineServer,
   type EngineServerEvents,
 } from "./engine-server.js";

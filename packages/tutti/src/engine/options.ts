@@ -5,6 +5,7 @@ import { type Clock, systemClock } from "../clock.js";
 import { TuttiError } from "../errors.js";
 import type { HandshakeRate } from "./connection-limiter.js";
 import type { CorsOptions } from "./cors.js";
+import { TrustedProxies } from "./trusted-proxies.js";
 
 export type TransportName = "polling" | "websocket";
 
@@ -81,20 +82,33 @@ export interface EngineOptions {
   allowedOrigins?: AllowedOrigins;
   /**
    * Most sessions open at once from one address (see `clientAddress`). A handshake past it gets
-   * HTTP 429 (TOO_MANY_CONNECTIONS). Default 1000; Infinity lifts it.
+   * HTTP 429 (TOO_MANY_CONNECTIONS). Default 20000: a load test or a reconnect storm of 10,000
+   * clients from one machine or through one proxy fits, with room for sessions of the clients'
+   * previous connections that have not timed out yet. Infinity lifts it.
    */
   maxConnectionsPerIp?: number;
   /**
    * Handshakes per address, as a token bucket: `burst` at once, refilled at `perSecond`. A
    * handshake with no token left gets HTTP 429 (HANDSHAKE_RATE_LIMITED). Default
-   * `{burst: 100, perSecond: 20}`; false lifts it.
+   * `{burst: 10000, perSecond: 1000}`: 10,000 clients reconnecting at once from one address
+   * all get in, whatever the machine's speed; false lifts it.
    */
   handshakeRate?: Partial<HandshakeRate> | false;
   /**
-   * The address that `maxConnectionsPerIp` and `handshakeRate` count under. Default: the TCP
-   * peer's address. Behind a proxy, return the client's address from the header your proxy sets.
+   * Proxies and load balancers in front of the server, as addresses or CIDR ranges, IPv4 or IPv6
+   * (`["10.0.0.0/8", "fd00::/8"]`). For a request whose TCP peer is one of them, the per-address
+   * limits count under the client named in X-Forwarded-For: the right-most entry that is not
+   * itself a trusted proxy. Requests from other peers count under the peer. Default: none (every
+   * request counts under its TCP peer).
    */
-  clientAddress?: (req: IncomingMessage) => string;
+  trustedProxies?: readonly string[];
+  /**
+   * The address that `maxConnectionsPerIp` and `handshakeRate` count under. It gets the request
+   * and the address Tutti would use (the TCP peer, or the forwarded client when the peer is one
+   * of `trustedProxies`; an IPv6 address as its /64 network), and returns the key to count under.
+   * Default: that address.
+   */
+  clientAddress?: (req: IncomingMessage, address: string) => string;
   /** Time for everything the server schedules; tests pass a fake one. Default: the system clock. */
   clock?: Clock;
 }
@@ -124,15 +138,36 @@ export interface ResolvedEngineOptions {
 }
 
 /**
- * The default `clientAddress`: the TCP peer's address, with IPv6 addresses taken as their /64
- * network (one subscriber usually holds a whole /64, so a per-address limit on full IPv6
- * addresses would not limit anyone) and IPv4-mapped IPv6 addresses as plain IPv4.
+ * The address a handshake counts under before `clientAddress`: the TCP peer's address, or with
+ * `trustedProxies` the forwarded client's, as its key (see `addressKey`).
  */
-export function peerAddress(req: IncomingMessage): string {
-  return addressKey(req.socket.remoteAddress ?? "");
+function defaultAddress(trustedProxies: readonly string[] | undefined): (req: IncomingMessage) => string {
+  if (trustedProxies !== undefined && !Array.isArray(trustedProxies)) {
+    throw new TuttiError("INVALID_OPTION", "trustedProxies must be a list of addresses or CIDR ranges");
+  }
+  if (trustedProxies === undefined || trustedProxies.length === 0) {
+    return (req) => addressKey(req.socket.remoteAddress ?? "");
+  }
+  const proxies = new TrustedProxies(trustedProxies);
+  return (req) => addressKey(proxies.clientOf(req));
 }
 
-/** The key an address is counted under: IPv4 as it is, IPv6 as its /64 prefix. */
+/**
+ * The resolved `clientAddress`. A custom one is called with the default address as its second
+ * argument, so it can refine it (group by tenant, say) without redoing the proxy walk.
+ */
+function resolveClientAddress(opts: EngineOptions): (req: IncomingMessage) => string {
+  const address = defaultAddress(opts.trustedProxies);
+  const custom = opts.clientAddress;
+  if (custom === undefined) return address;
+  return (req) => custom(req, address(req));
+}
+
+/**
+ * The key an address is counted under: IPv4 as it is, IPv6 as its /64 network (one subscriber
+ * usually holds a whole /64, so a per-address limit on full IPv6 addresses would not limit
+ * anyone), an IPv4-mapped IPv6 address as plain IPv4.
+ */
 export function addressKey(address: string): string {
   if (isIPv4(address) || !isIPv6(address)) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
@@ -153,6 +188,14 @@ export function addressKey(address: string): string {
   const prefix = groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16));
   return `${prefix.join(":")}::/64`;
 }
+
+// Sized from a reconnect storm: 10,000 official clients opened at once from 127.0.0.1 reach a
+// 2-core machine within about 5 s (15 s when the machine is busy), so the burst alone takes the
+// whole storm and a faster machine, which brings them sooner, needs no more. The sustained rate
+// refills a storm's worth in 10 s. Behind a proxy, with `trustedProxies` set, lower them to what
+// one user needs (docs/production.md).
+const DEFAULT_MAX_CONNECTIONS_PER_IP = 20_000;
+const DEFAULT_HANDSHAKE_RATE = { burst: 10_000, perSecond: 1000 } as const;
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -214,15 +257,19 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
     maxConnectionsPerIp:
       opts.maxConnectionsPerIp === Number.POSITIVE_INFINITY
         ? opts.maxConnectionsPerIp
-        : positive("maxConnectionsPerIp", opts.maxConnectionsPerIp, 1000),
+        : positive("maxConnectionsPerIp", opts.maxConnectionsPerIp, DEFAULT_MAX_CONNECTIONS_PER_IP),
     handshakeRate:
       opts.handshakeRate === false
         ? false
         : {
-            burst: positive("handshakeRate.burst", opts.handshakeRate?.burst, 100),
-            perSecond: positive("handshakeRate.perSecond", opts.handshakeRate?.perSecond, 20),
+            burst: positive("handshakeRate.burst", opts.handshakeRate?.burst, DEFAULT_HANDSHAKE_RATE.burst),
+            perSecond: positive(
+              "handshakeRate.perSecond",
+              opts.handshakeRate?.perSecond,
+              DEFAULT_HANDSHAKE_RATE.perSecond,
+            ),
           },
-    clientAddress: opts.clientAddress ?? peerAddress,
+    clientAddress: resolveClientAddress(opts),
     clock: opts.clock ?? systemClock,
   };
 }

@@ -75,7 +75,10 @@ export function checkRequest(
     if (!upgrade && session.transport.name !== transport) {
       return { code: "BAD_REQUEST", context: { name: "TRANSPORT_MISMATCH" } };
     }
-    if (upgrade && (transport !== "websocket" || !opts.allowUpgrades || !session.canUpgrade())) {
+    // A WebSocket for a session that is upgrading, upgraded or otherwise past upgrading is let
+    // through here: as engine.io does, the WebSocket handshake completes and the socket is then
+    // closed (see EngineSession.upgradeTo), which a client sees as a close, not an HTTP error.
+    if (upgrade && (transport !== "websocket" || !opts.allowUpgrades)) {
       return { code: "BAD_REQUEST", context: { name: "UPGRADE_REFUSED" } };
     }
     return undefined;

@@ -207,8 +207,8 @@ export class Server<
   readonly #warned = new Set<string>();
 
   constructor(opts?: Partial<ServerOptions>);
-  constructor(srv: AttachTarget | number | undefined, opts?: Partial<ServerOptions>);
-  constructor(srv?: AttachTarget | number | Partial<ServerOptions>, opts: Partial<ServerOptions> = {}) {
+  constructor(srv: AttachTarget | number | string | undefined, opts?: Partial<ServerOptions>);
+  constructor(srv?: AttachTarget | number | string | Partial<ServerOptions>, opts: Partial<ServerOptions> = {}) {
     if (typeof srv === "object" && srv !== null && !isAttachTarget(srv)) {
       opts = srv;
       srv = undefined;
@@ -240,7 +240,7 @@ export class Server<
       () => (this.engine as EngineServer | undefined)?.opts.clock ?? this.#engineOptions.clock ?? systemClock,
     );
     this.sockets = this.of("/");
-    if (srv !== undefined) this.attach(srv as AttachTarget | number);
+    if (srv !== undefined) this.attach(srv as AttachTarget | number | string);
   }
 
   /** The adapter class given to new namespaces. */
@@ -289,18 +289,23 @@ export class Server<
 
   // ---- attaching ----
 
-  /** Attaches to an HTTP(S) server, or creates one listening on `port`. */
-  attach(srv: AttachTarget | number, opts: Partial<ServerOptions> = {}): this {
+  /**
+   * Attaches to an HTTP(S) server, or creates one listening on `port`; a port may come as a
+   * string of digits (`io.listen(process.env.PORT)`), as socket.io takes it.
+   */
+  attach(srv: AttachTarget | number | string, opts: Partial<ServerOptions> = {}): this {
     // after close(), a server may be attached again (socket.io's `io.close(() => io.listen(port))`)
     if (this.engine !== undefined && !this.#closed)
       throw new TuttiError("INVALID_OPTION", "server is already attached");
+    const port = typeof srv === "string" && /^\d+$/.test(srv) ? Number(srv) : srv;
+    if (typeof port === "string") throw new TuttiError("INVALID_OPTION", `not a port: "${port}"`);
     this.#closed = false;
     warnIgnoredOptions(opts, this.#warned);
     let target: AttachTarget;
-    if (typeof srv === "number") {
+    if (typeof port === "number") {
       target = createServer();
-      target.listen(srv);
-    } else target = srv;
+      target.listen(port);
+    } else target = port;
     this.httpServer = target;
     const merged: EngineOptions = { ...this.#engineOptions, ...opts, path: `${this.#path}/` };
     for (const key of ENGINE_ONLY_KEYS) delete (merged as Record<string, unknown>)[key];
@@ -312,7 +317,7 @@ export class Server<
   }
 
   /** Same as `attach`. */
-  listen(srv: AttachTarget | number, opts: Partial<ServerOptions> = {}): this {
+  listen(srv: AttachTarget | number | string, opts: Partial<ServerOptions> = {}): this {
     return this.attach(srv, opts);
   }
 
