@@ -51,7 +51,10 @@ const tutti = require("./cjs/index.js");
 function tutti_(srv, opts) {
   return new tutti.Server(srv, opts);
 }
-module.exports = Object.assign(tutti_, tutti);
+module.exports = tutti_;
+// one assignment per name, which Node's CommonJS export detection sees: an ES module that
+// imports this file itself (not through the package's exports) gets named imports too
+${names.map((name) => `module.exports.${name} = tutti.${name};`).join("\n")}
 `,
 );
 writeFileSync(
