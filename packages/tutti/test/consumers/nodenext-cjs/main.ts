@@ -14,8 +14,8 @@ interface ClientToServer {
 }
 
 function typeErrors(): void {
-  // @ts-expect-error: the port is a number
-  tutti("3000x");
+  // @ts-expect-error: maxDepth is a number, so the callable is typed, not any
+  tutti(0, { maxDepth: "deep" });
 }
 void typeErrors;
 
