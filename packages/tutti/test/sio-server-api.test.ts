@@ -6,10 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { createServer, type Server as HttpServer } from "node:http";
+import { createRequire } from "node:module";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
+import { dirname, join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import { Socket as EngineClient } from "engine.io-client";
+import { Server as OfficialServer } from "socket.io";
 import { type Socket as ClientSocket, io as ioClient, Manager } from "socket.io-client";
 import {
   type ConnectionError,
@@ -1133,6 +1137,35 @@ describe("serveClient", () => {
     assert.ok(etag);
     const again = await http(s.port, "GET", "/socket.io/socket.io.js", undefined, { "If-None-Match": `W/${etag}` });
     assert.equal(again.status, 304);
+  });
+
+  test("serves the bundles socket.io 4.8 serves, from socket.io-client's dist/, with socket.io's headers; no others", async (t) => {
+    const s = await start(t);
+    // the official server beside it, for its answers
+    const reference = createServer();
+    const official = new OfficialServer(reference);
+    t.after(() => official.close());
+    const referencePort = await listen(reference);
+    const dist = join(dirname(createRequire(import.meta.url).resolve("socket.io-client")), "..", "..", "dist");
+    const version = (JSON.parse(readFileSync(join(dist, "..", "package.json"), "utf8")) as { version: string }).version;
+    const files = ["socket.io.js", "socket.io.min.js", "socket.io.msgpack.min.js", "socket.io.esm.min.js"];
+    for (const file of files.flatMap((name) => [name, `${name}.map`])) {
+      const res = await http(s.port, "GET", `/socket.io/${file}`);
+      const theirs = await http(referencePort, "GET", `/socket.io/${file}`);
+      assert.equal(res.status, 200, file);
+      assert.equal(theirs.status, 200, file);
+      for (const header of ["content-type", "cache-control"])
+        assert.equal(res.headers[header], theirs.headers[header], `${file}: ${header}`);
+      assert.equal(res.headers.etag, `"${version}"`, file);
+      assert.deepEqual(res.raw, readFileSync(join(dist, file)), file);
+    }
+    // names the pattern socket.io(.msgpack|.esm)?(.min)?.js would take, which socket.io does not serve
+    for (const file of ["socket.io.esm.js", "socket.io.msgpack.js", "socket.io.esm.js.map"]) {
+      const res = await http(s.port, "GET", `/socket.io/${file}`);
+      const theirs = await http(referencePort, "GET", `/socket.io/${file}`);
+      assert.equal(res.status, 400, file);
+      assert.equal(theirs.status, 400, file);
+    }
   });
 
   test("serveClient: false → the engine answers instead (400 JSON)", async (t) => {

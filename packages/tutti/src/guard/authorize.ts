@@ -1,4 +1,3 @@
-import type { JWTPayload } from "jose";
 import { DisconnectReasons } from "../errors.js";
 import type { Socket } from "../server/index.js";
 import {
@@ -12,6 +11,7 @@ import {
   refuseEvent,
 } from "./guard.js";
 import { GuardError, GuardMessages } from "./guard-error.js";
+import type { JWTPayload } from "./jose-types.js";
 
 export interface AuthorizeOptions<Claims = JWTPayload> {
   /** Where the claims are read from: `socket.data[claimsKey]`, read at each decision. Default "claims" (where `jwt` puts them). */

@@ -1,4 +1,3 @@
-export type { JWTPayload } from "jose";
 export { type AuthorizeOptions, authorize } from "./authorize.js";
 export {
   type Guard,
@@ -8,6 +7,7 @@ export {
   type RefreshAccepted,
 } from "./guard.js";
 export { GuardError, GuardMessages, type GuardRefusal, type PayloadIssue } from "./guard-error.js";
+export type { JWTPayload } from "./jose-types.js";
 export { JWT_DEFAULTS, type JwtOptions, jwt } from "./jwt.js";
 export { RATE_LIMIT_DEFAULTS, type RateLimitOptions, rateLimit } from "./rate-limit.js";
 export { type BucketOptions, TokenBucket } from "./token-bucket.js";

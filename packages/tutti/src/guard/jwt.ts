@@ -1,18 +1,5 @@
 import { createPublicKey } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import {
-  type CryptoKey,
-  createRemoteJWKSet,
-  errors,
-  type JWK,
-  type JWSAlgorithm,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type JWTVerifyOptions,
-  jwtVerify,
-  type KeyObject,
-  type RemoteJWKSetOptions,
-} from "jose";
 import { DisconnectReasons, type GuardCode } from "../errors.js";
 import type { Event } from "../server/index.js";
 import {
@@ -30,6 +17,19 @@ import {
   writeData,
 } from "./guard.js";
 import { GuardError, GuardMessages, type GuardRefusal } from "./guard-error.js";
+// jose is ESM-only: its code is loaded on first use by import(), which the CommonJS build keeps
+// (a require() of it fails on Node before 20.19), so requiring "tutti" never loads it.
+import type {
+  CryptoKey,
+  Jose,
+  JWK,
+  JWSAlgorithm,
+  JWTPayload,
+  JWTVerifyGetKey,
+  JWTVerifyOptions,
+  KeyObject,
+  RemoteJWKSetOptions,
+} from "./jose-types.js";
 import { type BucketOptions, checkBucketOptions, TokenBucket } from "./token-bucket.js";
 import { type TokenSourceOptions, tokenReader } from "./token-source.js";
 
@@ -99,6 +99,7 @@ const REFRESH_GRACE_MS = 5000;
 const MAX_DELAY = 2 ** 31 - 1;
 
 type Verify = (token: string) => Promise<JWTPayload>;
+type JoseErrors = Jose["errors"];
 
 /**
  * Authenticates sockets with a JWT (verified by `jose`): a socket without a valid token is
@@ -152,7 +153,7 @@ export function jwt(options: JwtOptions): Guard {
     try {
       return await verify(token);
     } catch (err) {
-      throw GuardError.of(classify(err, remote), undefined, { cause: err });
+      throw GuardError.of(classify(err, remote, (await import("jose")).errors), undefined, { cause: err });
     }
   };
 
@@ -366,20 +367,31 @@ function createVerify(options: JwtOptions): { verify: Verify; remote: boolean } 
     const secret = typeof options.secret === "string" ? new TextEncoder().encode(options.secret) : options.secret;
     if (secret.byteLength < 32) throw invalidOption("jwt", "secret must be at least 32 bytes (RFC 7518 §3.2)");
     const verifyOptions = { ...claims, algorithms: [...(options.algorithms ?? ["HS256"])] };
-    return { verify: async (token) => (await jwtVerify(token, secret, verifyOptions)).payload, remote: false };
+    return {
+      verify: async (token) => (await (await import("jose")).jwtVerify(token, secret, verifyOptions)).payload,
+      remote: false,
+    };
   }
   const verifyOptions = { ...claims, algorithms: [...(options.algorithms ?? ASYMMETRIC)] };
   if (options.publicKey !== undefined) {
     const key = typeof options.publicKey === "string" ? createPublicKey(options.publicKey) : options.publicKey;
-    return { verify: async (token) => (await jwtVerify(token, key, verifyOptions)).payload, remote: false };
+    return {
+      verify: async (token) => (await (await import("jose")).jwtVerify(token, key, verifyOptions)).payload,
+      remote: false,
+    };
   }
   const url = options.jwksUrl instanceof URL ? options.jwksUrl : new URL(options.jwksUrl as string);
-  const jwks: JWTVerifyGetKey = createRemoteJWKSet(url, options.jwksOptions);
-  return { verify: async (token) => (await jwtVerify(token, jwks, verifyOptions)).payload, remote: true };
+  let jwks: JWTVerifyGetKey | undefined; // one key set (and its cache) per guard, made on first use
+  const verify: Verify = async (token) => {
+    const jose = await import("jose");
+    jwks ??= jose.createRemoteJWKSet(url, options.jwksOptions);
+    return (await jose.jwtVerify(token, jwks, verifyOptions)).payload;
+  };
+  return { verify, remote: true };
 }
 
 /** jose's errors, as the few codes a client can act on; its own text stays on the server (as `cause`). */
-function classify(err: unknown, remote: boolean): GuardCode {
+function classify(err: unknown, remote: boolean, errors: JoseErrors): GuardCode {
   if (err instanceof errors.JWTExpired) return "AUTH_EXPIRED";
   if (remote) {
     // the key set could not be fetched or read: the token may well be good, so try again later

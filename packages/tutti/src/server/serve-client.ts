@@ -1,15 +1,20 @@
 import { readFile } from "node:fs/promises";
 import type { Server as HttpServer, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { brotliCompress, deflate, gzip } from "node:zlib";
 import Negotiator from "negotiator";
 import { type CorsOptions, resolveCors } from "../engine/cors.js";
 import { interceptRequests } from "../engine/intercept-requests.js";
+import clientDist from "./client-dist.cjs";
 
-/** The bundles socket.io serves: `socket.io(.msgpack|.esm)?(.min)?.js(.map)?`. */
-const FILE = /^socket\.io(\.msgpack|\.esm)?(\.min)?\.js(\.map)?$/;
+/** The bundles socket.io 4.8 serves, each with its source map. */
+const FILES: ReadonlySet<string> = new Set(
+  ["socket.io.js", "socket.io.min.js", "socket.io.msgpack.min.js", "socket.io.esm.min.js"].flatMap((file) => [
+    file,
+    `${file}.map`,
+  ]),
+);
 
 type Encoding = "br" | "gzip" | "deflate" | "identity";
 
@@ -19,28 +24,14 @@ const COMPRESSORS: Record<Exclude<Encoding, "identity">, (data: Buffer) => Promi
   deflate: promisify(deflate),
 };
 
-interface ClientDist {
-  readonly dir: string;
-  readonly version: string;
-}
-
-/** Finds an installed socket.io-client; Tutti does not depend on it. */
-function locateClient(): ClientDist | undefined {
-  try {
-    const require = createRequire(import.meta.url);
-    const pkgPath = require.resolve("socket.io-client/package.json");
-    const pkg = require(pkgPath) as { version?: string };
-    return { dir: join(dirname(pkgPath), "dist"), version: pkg.version ?? "0" };
-  } catch {
-    return undefined;
-  }
-}
+type ClientDist = NonNullable<ReturnType<typeof clientDist.locateClientDist>>;
 
 /**
- * Serves the socket.io-client browser bundle under the server's path (`serveClient`), as
- * socket.io does, when the `socket.io-client` package is installed beside Tutti: with the
- * server's CORS headers, an ETag, and br/gzip/deflate as the browser accepts. Without the
- * package, those requests go on to the engine and the app like any other.
+ * Serves the socket.io-client browser bundles under the server's path (`serveClient`), as
+ * socket.io does, from the `socket.io-client` package that "tutti" depends on: with the
+ * server's CORS headers, an ETag (the client's version), and br/gzip/deflate as the browser
+ * accepts. Should the package be missing (an install that pruned it), those requests go on to
+ * the engine and the app like any other.
  */
 export class ClientFileServer {
   readonly #prefix: string;
@@ -62,8 +53,8 @@ export class ClientFileServer {
     const url = req.url ?? "";
     if ((req.method !== "GET" && req.method !== "HEAD") || !url.startsWith(this.#prefix)) return false;
     const name = url.slice(this.#prefix.length).split("?")[0] ?? "";
-    if (!FILE.test(name)) return false;
-    if (this.#dist === null) this.#dist = locateClient();
+    if (!FILES.has(name)) return false;
+    if (this.#dist === null) this.#dist = clientDist.locateClientDist();
     const dist = this.#dist;
     if (dist === undefined) return false;
     if (this.#cors) {

@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { WebSocket } from "ws";
+import { type RawData, WebSocket } from "ws";
 import { decodeFrame, encodeFrame } from "../../protocol/engine-packet.js";
 import { frameOf } from "../prepared-message.js";
 import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "../transport.js";
@@ -21,7 +21,7 @@ type OwnedWebSocket = WebSocket & { [TRANSPORT]: WebSocketTransport };
 
 // One set of listener functions for every connection, finding their transport on the socket:
 // per-connection closures were a measurable share of an idle connection's heap.
-function onWsMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+function onWsMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   (this as OwnedWebSocket)[TRANSPORT].onMessage(data, isBinary);
 }
 
@@ -85,7 +85,7 @@ export class WebSocketTransport implements Transport {
   }
 
   /** @internal ws's "message" */
-  onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+  onMessage(data: RawData, isBinary: boolean): void {
     const buffer = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data;
     const packet = decodeFrame(buffer, isBinary);
     if (packet === undefined) this.handler.onParseError("invalid websocket frame");
