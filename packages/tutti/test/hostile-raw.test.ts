@@ -830,14 +830,23 @@ describe("oversize input (maxHttpBufferSize 1000)", () => {
 // Half-open connections and clients that stop reading: timed out by pingTimeout
 // =====================================================================================
 
-describe("half-open connections (pingInterval 200, pingTimeout 200, on a fake clock)", () => {
+describe("half-open connections (timed out by the heartbeat, on a fake clock)", () => {
+  // Long on the fake clock, so they cost no time; long in real time too, so the official
+  // clients' own ping watchdog (pingInterval + pingTimeout, on their real timers) never fires
+  // while the fake clock stands still.
+  const PING_INTERVAL = 60_000;
+  const PING_TIMEOUT = 60_000;
   let arena: Arena;
   const clock = new FakeClock();
   /** The official clients' sessions: pings sent and pongs received. */
   const beats = new Map<EngineSession, { pings: number; pongs: number }>();
 
   before(async () => {
-    arena = await Arena.start({ io: { pingInterval: 200, pingTimeout: 200, clock } });
+    // connectTimeout past the heartbeat: the sessions here never CONNECT, and time out by pings alone
+    const connectTimeout = 10 * PING_INTERVAL;
+    arena = await Arena.start({
+      io: { pingInterval: PING_INTERVAL, pingTimeout: PING_TIMEOUT, connectTimeout, clock },
+    });
     for (const official of arena.officials) {
       const session = arena.io.engine.clients.get(official.io.engine.id as string) as EngineSession;
       const beat = { pings: 0, pongs: 0 };
@@ -859,8 +868,8 @@ describe("half-open connections (pingInterval 200, pingTimeout 200, on a fake cl
 
   /** A ping to every session, then pingTimeout: every session that did not answer has timed out. */
   async function heartbeat(): Promise<void> {
-    await advance(200);
-    await advance(200);
+    await advance(PING_INTERVAL);
+    await advance(PING_TIMEOUT);
   }
 
   /** Resolves once the engine has taken a `method` request of session `sid`. */
@@ -977,7 +986,7 @@ describe("half-open connections (pingInterval 200, pingTimeout 200, on a fake cl
       const serverSide = sockets.find((s) => ports.get(s) === tcp.socket.localPort);
       assert.ok(serverSide, "the server side of the raw connection");
       assert.ok(serverSide.writableLength > 0 || serverSide.destroyed, "the response is stuck in the socket");
-      await advance(200); // pingTimeout after the close
+      await advance(PING_TIMEOUT); // pingTimeout after the close
       await until(() => serverSide.destroyed, "the server to drop the unread response");
     } finally {
       arena.httpServer.off("connection", onConnection);
