@@ -24,3 +24,14 @@ export const systemClock: Clock = Object.freeze({
   setTimeout: (callback: () => void, delay: number): ClockTimer => setTimeout(callback, delay),
   clearTimeout: (timer: ClockTimer | undefined): void => clearTimeout(timer as NodeJS.Timeout | undefined),
 });
+
+/**
+ * Lets the process exit while `timer` is pending, when it is a Node timer: for timers that only
+ * tidy up (a response nobody reads, a token's expiry) and must not hold a closed server's
+ * process open. A fake clock's timers hold nothing, so they are left as they are.
+ */
+export function unrefTimer(timer: ClockTimer): void {
+  if (typeof timer === "object" && typeof (timer as { unref?: unknown }).unref === "function") {
+    (timer as { unref(): void }).unref();
+  }
+}

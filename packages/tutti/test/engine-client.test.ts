@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import { Socket, type SocketOptions } from "engine.io-client";
 import type { EngineSession } from "../src/index.js";
+import { FakeClock } from "../src/testing/index.js";
 import {
   nextEvent as once,
   type Running,
@@ -214,14 +215,22 @@ describe("heartbeat with the official client", () => {
   });
 
   test("a client that stops reading is closed with ping timeout", async () => {
-    const server = await startEcho({ pingInterval: 50, pingTimeout: 50 });
+    const clock = new FakeClock();
+    const server = await startEcho({ pingInterval: 50, pingTimeout: 50, clock });
     const client = connect(server, { transports: ["websocket"] });
     await once(client, "open");
     const session = [...server.engine.clients.values()][0] as EngineSession;
     // stop reading the socket: pings arrive but are never answered
-    (client.transport as unknown as { ws: { pause(): void } }).ws.pause();
-    const [reason] = (await once(session, "close")) as [string];
+    const ws = (client.transport as unknown as { ws: { pause(): void; resume(): void } }).ws;
+    ws.pause();
+    const closed = once(session, "close") as Promise<[string]>;
+    clock.advance(50); // the ping
+    clock.advance(50);
+    const [reason] = await closed;
     assert.equal(reason, "ping timeout");
+    // read again, so the close handshake completes: a paused socket would hold the process for
+    // the WebSocket close timeout (30 s)
+    ws.resume();
     client.close();
     await server.close();
   });

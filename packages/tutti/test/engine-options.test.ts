@@ -7,6 +7,7 @@ import { gunzipSync, inflateSync } from "node:zlib";
 import { Socket as ClientSocket } from "engine.io-client";
 import { WebSocket, WebSocketServer } from "ws";
 import { type ConnectionError, type EngineOptions, EngineServer, type EngineSession } from "../src/index.js";
+import { FakeClock } from "../src/testing/index.js";
 import {
   type HttpResult,
   http,
@@ -605,17 +606,22 @@ describe("attach beside an app", () => {
   });
 
   test("an upgrade outside the path that nobody answers is destroyed", T, async () => {
-    const { server, r } = await startApp({ destroyUpgradeTimeout: 50 });
+    const clock = new FakeClock();
+    const { server, r } = await startApp({ destroyUpgradeTimeout: 50, clock });
     try {
       const socket = netConnect(r.port, "127.0.0.1");
       await once(socket, "connect");
       const received: Buffer[] = [];
       socket.on("data", (d: Buffer) => received.push(d));
       socket.on("error", () => {});
+      const upgrade = once(server, "upgrade");
       socket.write(
         "GET /not-the-engine HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
       );
+      await upgrade;
+      assert.equal(clock.pending, 1, "the destroy timer");
+      clock.advance(50);
       await once(socket, "close");
       assert.equal(Buffer.concat(received).length, 0);
     } finally {
@@ -625,7 +631,8 @@ describe("attach beside an app", () => {
   });
 
   test("an upgrade outside the path answered by the app's own listener is left alone", T, async () => {
-    const { server, r } = await startApp({ destroyUpgradeTimeout: 50 });
+    const clock = new FakeClock();
+    const { server, r } = await startApp({ destroyUpgradeTimeout: 50, clock });
     const appWss = new WebSocketServer({ noServer: true });
     server.on("upgrade", (req, socket, head) => {
       if (req.url === "/app-ws") {
@@ -639,8 +646,9 @@ describe("attach beside an app", () => {
       ws = (await openWs(`ws://127.0.0.1:${r.port}/app-ws`)).ws;
       const closed: number[] = [];
       ws.on("close", (code) => closed.push(code));
-      // There is no event for "a timer did not fire": outlive the destroy timer (50 ms) by far.
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      assert.equal(clock.pending, 1, "the destroy timer");
+      clock.advance(50); // it fires, and finds the socket answered
+      assert.equal(clock.pending, 0);
       assert.equal(ws.readyState, WebSocket.OPEN);
       const reply = once(ws, "message") as Promise<[Buffer]>;
       ws.send("hi");

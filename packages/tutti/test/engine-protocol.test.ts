@@ -10,6 +10,7 @@ import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import type { EngineSession } from "../src/index.js";
+import { FakeClock } from "../src/testing/index.js";
 import {
   http,
   pollingHandshake,
@@ -286,31 +287,57 @@ describe("messages over websocket", () => {
 });
 
 describe("heartbeat", () => {
+  // The same configuration on a fake clock: each ping and timeout comes when the test says.
+  let beat: Running;
+  let clock: FakeClock;
+  before(async () => {
+    clock = new FakeClock();
+    beat = await startEcho({ path: "/engine.io", pingInterval: 300, pingTimeout: 200, clock });
+  });
+  after(() => beat.close());
+  const poll = (sid: string) => q(`EIO=4&transport=polling&sid=${sid}`);
+
+  /** Resolves once the server has the session's pong. */
+  const pong = (sid: string): Promise<void> =>
+    new Promise((resolve) => beat.engine.clients.get(sid)?.once("heartbeat", () => resolve()));
+
   test("polling: the server pings, the client pongs, three times", async () => {
-    const { sid } = await handshake();
+    const { sid } = await pollingHandshake(beat.port, PATH);
     for (let i = 0; i < 3; i++) {
-      const get = await http(port, "GET", q(`EIO=4&transport=polling&sid=${sid}`));
-      assert.equal(get.body, "2");
-      assert.equal((await http(port, "POST", q(`EIO=4&transport=polling&sid=${sid}`), "3")).body, "ok");
+      const get = http(beat.port, "GET", poll(sid));
+      clock.advance(300);
+      assert.equal((await get).body, "2");
+      assert.equal((await http(beat.port, "POST", poll(sid), "3")).body, "ok");
     }
+    assert.equal(beat.engine.clients.get(sid)?.readyState, "open");
   });
 
   test("polling: without a pong the session closes with ping timeout", async () => {
-    const { sid } = await handshake();
-    const session = server.engine.clients.get(sid) as EngineSession;
-    const [reason] = await new Promise<[string]>((resolve) => session.on("close", (r) => resolve([r])));
-    assert.equal(reason, "ping timeout");
-    assert.equal((await http(port, "GET", q(`EIO=4&transport=polling&sid=${sid}`))).status, 400);
+    const { sid } = await pollingHandshake(beat.port, PATH);
+    const session = beat.engine.clients.get(sid) as EngineSession;
+    const reasons: string[] = [];
+    session.on("close", (r) => reasons.push(r));
+    clock.advance(300); // the ping
+    clock.advance(199);
+    assert.deepEqual(reasons, []);
+    clock.advance(1);
+    assert.deepEqual(reasons, ["ping timeout"]);
+    assert.equal((await http(beat.port, "GET", poll(sid))).status, 400);
   });
 
   test("websocket: ping and pong three times, then silence closes the socket", async () => {
-    const ws = new RawWs(wsUrl("EIO=4&transport=websocket"));
-    await ws.next();
+    const ws = new RawWs(`ws://127.0.0.1:${beat.port}${q("EIO=4&transport=websocket")}`);
+    const { sid } = JSON.parse(String(await ws.next()).slice(1)) as { sid: string };
     for (let i = 0; i < 3; i++) {
+      clock.advance(300);
       assert.equal(await ws.next(), "2");
+      const answered = pong(sid);
       ws.send("3");
+      await answered;
     }
+    clock.advance(300);
     assert.equal(await ws.next(), "2");
+    clock.advance(200);
     await ws.waitClosed();
   });
 });
@@ -458,12 +485,14 @@ describe("upgrade", () => {
   });
 
   test("a probe that never sends the upgrade packet is dropped after upgradeTimeout; polling goes on", async () => {
-    const local = await startEcho({ upgradeTimeout: 50, pingInterval: 10_000 });
+    const clock = new FakeClock();
+    const local = await startEcho({ upgradeTimeout: 50, clock });
     const { sid } = await pollingHandshake(local.port);
     const ws = new RawWs(`ws://127.0.0.1:${local.port}/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
     await ws.opened();
     ws.send("2probe");
     assert.equal(await ws.next(), "3probe");
+    clock.advance(50);
     await ws.waitClosed();
     const path = `/socket.io/?EIO=4&transport=polling&sid=${sid}`;
     assert.equal((await http(local.port, "POST", path, "4still")).body, "ok");

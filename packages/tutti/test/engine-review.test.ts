@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import session from "express-session";
 import { type Socket as ClientSocket, io as ioClient } from "socket.io-client";
-import { Server, type Socket } from "../src/index.js";
+import { type EngineSession, Server, type Socket } from "../src/index.js";
+import { FakeClock } from "../src/testing/index.js";
 import { RawWs, until } from "./helpers.js";
 import { connected, startIo, waitFor } from "./sio-helpers.js";
 
@@ -57,61 +58,93 @@ describe("an app's listener that throws", () => {
   });
 
   test("a throwing 'disconnect' listener on a ping timeout does not keep other silent clients alive", async () => {
-    await catchingUncaught(async (caught) => {
-      // a pingTimeout long enough for the healthy client to answer on a busy machine
-      const s = await startIo({ pingInterval: 200, pingTimeout: 1500 });
-      try {
-        let thrown = false;
-        s.io.on("connection", (socket) => {
-          socket.on("disconnect", () => {
-            if (thrown) return;
-            thrown = true;
-            throw new Error("app bug");
-          });
+    // long, so that the healthy client's own ping watchdog (real time) never fires meanwhile
+    const clock = new FakeClock();
+    const s = await startIo({ pingInterval: 60_000, pingTimeout: 60_000, clock });
+    try {
+      let thrown = false;
+      s.io.on("connection", (socket) => {
+        socket.on("disconnect", () => {
+          if (thrown) return;
+          thrown = true;
+          throw new Error("app bug");
         });
-        const silent: RawWs[] = [];
-        for (let i = 0; i < 3; i++) {
-          const raw = new RawWs(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`);
-          await raw.next(); // open packet; pings are never answered
-          raw.ws.send("40");
-          silent.push(raw);
-        }
-        const healthy = s.client();
-        await connected(healthy);
-        await until(() => silent.every((r) => r.closed), "every silent client to be reaped");
-        assert.equal(s.io.engine.clientsCount, 1);
-        assert.equal(caught.length, 1);
-        assert.equal(healthy.connected, true);
-      } finally {
-        await s.close();
+      });
+      const silent: RawWs[] = [];
+      for (let i = 0; i < 3; i++) {
+        const raw = new RawWs(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`);
+        await raw.next(); // open packet; pings are never answered
+        raw.ws.send("40");
+        assert.match(String(await raw.next()), /^40/);
+        silent.push(raw);
       }
-    });
+      const healthy = s.client();
+      await connected(healthy);
+      const sessions = [...s.io.engine.clients.values()];
+      const healthySession = sessions.at(-1) as EngineSession;
+      const answered = new Promise<void>((resolve) => healthySession.once("heartbeat", () => resolve()));
+      clock.advance(60_000);
+      await answered; // the healthy client's pong
+      // the timer that reaps the silent sessions throws the listener's error once all are closed
+      assert.throws(() => clock.advance(60_000), /app bug/);
+      assert.deepEqual(
+        sessions.map((session) => session.readyState),
+        ["closed", "closed", "closed", "open"],
+      );
+      await until(() => silent.every((r) => r.closed), "every silent client to be reaped");
+      assert.equal(s.io.engine.clientsCount, 1);
+      assert.equal(healthy.connected, true);
+    } finally {
+      await s.close();
+    }
   });
 });
 
 describe("heartbeat", () => {
   test("a packet from the client while a pong is awaited extends the wait once, as engine.io 6.6 does", async () => {
-    // Wide margins, so a busy machine's late timers cannot decide the outcome: the packet comes
-    // 1 s into a 2 s wait, the pong 0.5 s after the first deadline and 1.5 s before the new one.
-    const s = await startIo({ pingInterval: 300, pingTimeout: 2000 });
+    const clock = new FakeClock();
+    const s = await startIo({ pingInterval: 300, pingTimeout: 2000, clock });
     try {
       const closes: string[] = [];
-      s.io.engine.on("connection", (conn) => conn.on("close", (reason: string) => closes.push(reason)));
+      let conn: EngineSession | undefined;
+      s.io.engine.on("connection", (c: EngineSession) => {
+        conn = c;
+        c.on("close", (reason: string) => closes.push(reason));
+      });
+      /** The next packet of `type` the server receives from the client. */
+      const received = (type: string): Promise<void> =>
+        new Promise((resolve) => {
+          const onPacket = (packet: { type: string }): void => {
+            if (packet.type !== type) return;
+            conn?.off("packet", onPacket);
+            resolve();
+          };
+          conn?.on("packet", onPacket);
+        });
       const raw = new RawWs(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`);
       await raw.next();
       raw.ws.send("40");
       assert.match(String(await raw.next()), /^40/);
+      clock.advance(300);
       assert.equal(await raw.next(), "2");
-      await new Promise((r) => setTimeout(r, 1000));
+      // 1 s into the 2 s wait, a packet: the wait starts again from here
+      clock.advance(1000);
+      const busy = received("message");
       raw.ws.send('42["busy"]');
-      await new Promise((r) => setTimeout(r, 1500));
+      await busy;
+      clock.advance(1999); // past the first deadline, 1 ms before the new one
+      assert.deepEqual(closes, []);
+      const pong = received("pong");
       raw.ws.send("3");
-      await new Promise((r) => setTimeout(r, 50));
+      await pong;
       assert.deepEqual(closes, []);
       assert.equal(raw.closed, false);
       // without a packet in between, the plain timeout holds
+      clock.advance(300);
       assert.equal(await raw.next(), "2");
-      await until(() => closes.length === 1, "the ping timeout");
+      clock.advance(1999);
+      assert.deepEqual(closes, []);
+      clock.advance(1);
       assert.deepEqual(closes, ["ping timeout"]);
     } finally {
       await s.close();

@@ -17,6 +17,7 @@ import {
   type Socket as ServerSocket,
   TuttiError,
 } from "../src/index.js";
+import { FakeClock } from "../src/testing/index.js";
 import { cleanupsAfterEach } from "./guard-helpers.js";
 import { connected, type RunningIo, startIo, type TransportMode, waitFor } from "./sio-helpers.js";
 
@@ -33,6 +34,8 @@ interface SignOptions {
   kid?: string;
   /** Seconds from now (may be negative), or none. */
   expiresIn?: number | null;
+  /** What "now" is for `expiresIn`, in ms since the epoch: a fake clock's `date()`. Default `Date.now()`. */
+  now?: number;
 }
 
 /** Signs `claims` (sub "ada" unless given) with the test secret and HS256 unless told otherwise. */
@@ -41,16 +44,17 @@ function sign(claims: JWTPayload = {}, opts: SignOptions = {}): Promise<string> 
     .setProtectedHeader({ alg: opts.alg ?? "HS256", ...(opts.kid === undefined ? {} : { kid: opts.kid }) })
     .setIssuedAt();
   const expiresIn = opts.expiresIn === undefined ? 3600 : opts.expiresIn;
-  if (expiresIn !== null) token.setExpirationTime(Math.floor(Date.now() / 1000) + expiresIn);
+  if (expiresIn !== null) token.setExpirationTime(Math.floor((opts.now ?? Date.now()) / 1000) + expiresIn);
   return token.sign(opts.key ?? SECRET);
 }
 
-/** A Tutti server with `jwt(options)` on "/"; the app's connections are recorded. */
+/** A Tutti server with `jwt(options)` on "/" (on `clock`, when given); the app's connections are recorded. */
 async function start(
   options: JwtOptions,
   mode: TransportMode = "websocket",
+  clock?: FakeClock,
 ): Promise<RunningIo & { sockets: ServerSocket[] }> {
-  const s = await startIo({}, mode);
+  const s = await startIo(clock === undefined ? {} : { clock }, mode);
   cleanups.push(() => s.close());
   s.io.use(jwt(options));
   const sockets: ServerSocket[] = [];
@@ -292,9 +296,16 @@ describe("jwt: the handshake", () => {
 });
 
 describe("jwt: expiry and refresh", () => {
-  /** A token that expires in 2 s at most (exp is in whole seconds), and the server's reasons. */
-  async function startShortLived(options: Partial<JwtOptions> = {}) {
-    const s = await start({ secret: SECRET, refreshWarning: 1500, ...options });
+  /**
+   * A server on a fake clock that stands at a whole second, so a token's `exp` (whole seconds)
+   * falls exactly `expiresIn` s ahead; the clock moves only when the test says, to the
+   * millisecond. Tokens are signed as of the clock (`at`).
+   */
+  async function startShortLived(
+    options: Partial<JwtOptions> = {},
+    clock = new FakeClock({ date: Date.UTC(2030, 0, 1) }),
+  ) {
+    const s = await start({ secret: SECRET, refreshWarning: 1500, ...options }, "websocket", clock);
     const reasons: string[] = [];
     const appRefreshes: unknown[] = [];
     s.io.on("connection", (socket) => {
@@ -302,29 +313,64 @@ describe("jwt: expiry and refresh", () => {
       // the guard consumes tutti:refresh: this app handler must never run
       socket.on(GuardEvents.REFRESH, (...args: unknown[]) => appRefreshes.push(args));
     });
-    return { s, reasons, appRefreshes };
+    const at = (opts: SignOptions = {}): SignOptions => ({ ...opts, now: clock.date() });
+    return { s, clock, at, reasons, appRefreshes };
+  }
+
+  /** A round trip: whatever the server wrote to `client` before it answered has arrived. */
+  async function roundTrip(client: ClientSocket): Promise<unknown> {
+    return client.timeout(5000).emitWithAck("ping");
   }
 
   test("at exp the client gets tutti:token-expiring, then tutti:disconnect AUTH_EXPIRED, and 'io server disconnect'", async () => {
-    const { s, reasons } = await startShortLived();
-    const token = await sign({}, { expiresIn: 2 });
-    const client = s.client("/", { auth: { token } });
+    const { s, clock, at, reasons } = await startShortLived();
+    const token = await sign({}, at({ expiresIn: 2 }));
+    const { client } = await connect(s, { auth: { token } });
+    const events: string[] = [];
+    client.on(GuardEvents.TOKEN_EXPIRING, () => events.push("expiring"));
     const expiring = next<[{ exp: number; expiresInMs: number }]>(client, GuardEvents.TOKEN_EXPIRING);
     const told = next<[{ code: string; message: string }]>(client, GuardEvents.DISCONNECT);
     const gone = next<[string]>(client, "disconnect");
-    await connected(client);
+
+    clock.advance(499); // the warning is due refreshWarning (1500 ms) before exp
+    assert.equal(await roundTrip(client), "pong");
+    assert.deepEqual(events, []);
+    clock.advance(1);
     const [warning] = await expiring;
-    assert.equal(typeof warning.exp, "number");
-    assert.ok(warning.expiresInMs >= 0 && warning.expiresInMs <= 2000, String(warning.expiresInMs));
+    assert.equal(warning.exp * 1000, clock.date() + 1500);
+    assert.equal(warning.expiresInMs, 1500);
+
+    clock.advance(1499);
+    assert.equal(await roundTrip(client), "pong");
+    assert.ok(client.connected);
+    assert.deepEqual(reasons, []);
+    clock.advance(1); // exp
     assert.deepEqual((await told)[0], { code: "AUTH_EXPIRED", message: "Token expired" });
     assert.equal((await gone)[0], "io server disconnect");
     assert.deepEqual(reasons, ["token expired"]);
-    assert.ok(Date.now() >= warning.exp * 1000, "disconnected before exp");
+    assert.deepEqual(events, ["expiring"]);
+  });
+
+  test("jose checks exp against the server's clock: a token expired by the real clock but not by the server's connects", async () => {
+    const clock = new FakeClock({ date: Date.now() - 86_400_000 });
+    const s = await start({ secret: SECRET, refreshWarning: false }, "websocket", clock);
+    const reasons: string[] = [];
+    s.io.on("connection", (socket) => socket.on("disconnect", (reason) => reasons.push(reason)));
+    // a day in the real past, 10 s in the server's future
+    const { client } = await connect(s, { auth: { token: await sign({}, { expiresIn: 10, now: clock.date() }) } });
+    const gone = next<[string]>(client, "disconnect");
+    assert.equal(await roundTrip(client), "pong");
+    clock.advance(9000); // within a second of exp (whole seconds): still there
+    assert.equal(await roundTrip(client), "pong");
+    assert.deepEqual(reasons, []);
+    clock.advance(1000);
+    assert.equal((await gone)[0], "io server disconnect");
+    assert.deepEqual(reasons, ["token expired"]);
   });
 
   test("a refresh before exp keeps the socket past the original exp; the app never sees tutti:refresh", async () => {
-    const { s, reasons, appRefreshes } = await startShortLived();
-    const original = await sign({ role: "reader" }, { expiresIn: 2 });
+    const { s, clock, at, reasons, appRefreshes } = await startShortLived();
+    const original = await sign({ role: "reader" }, at({ expiresIn: 2 }));
     const { client, server } = await connect(s, { auth: { token: original } });
     // a control client with the same token and no refresh: its expiry marks the original exp
     const control = (await connect(s, { auth: { token: original } })).client;
@@ -332,15 +378,16 @@ describe("jwt: expiry and refresh", () => {
     const gone: string[] = [];
     client.on("disconnect", (reason) => gone.push(reason));
 
-    const fresh = await sign({ role: "writer" }, { expiresIn: 3600 });
+    const fresh = await sign({ role: "writer" }, at({ expiresIn: 3600 }));
     const result = await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, { token: fresh });
     assert.equal(result.ok, true);
     assert.equal(typeof result.exp, "number");
     assert.equal(claimsOf(server).role, "writer");
 
+    clock.advance(2000); // the original exp
     assert.equal((await controlGone)[0], "io server disconnect");
     // the refreshed socket's timer would have fired with the control's: it is still there
-    assert.equal(await client.timeout(5000).emitWithAck("ping"), "pong");
+    assert.equal(await roundTrip(client), "pong");
     assert.ok(client.connected);
     assert.deepEqual(gone, []);
     assert.deepEqual(reasons, ["token expired"]); // the control's only
@@ -348,11 +395,11 @@ describe("jwt: expiry and refresh", () => {
   });
 
   test("a refresh with the token as a plain string, and without an ack, is applied too", async () => {
-    const { s } = await startShortLived();
-    const { client, server } = await connect(s, { auth: { token: await sign({ n: 1 }) } });
-    const r = await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, await sign({ n: 2 }));
+    const { s, at } = await startShortLived();
+    const { client, server } = await connect(s, { auth: { token: await sign({ n: 1 }, at()) } });
+    const r = await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, await sign({ n: 2 }, at()));
     assert.equal(r.ok, true);
-    client.emit(GuardEvents.REFRESH, { token: await sign({ n: 3 }) });
+    client.emit(GuardEvents.REFRESH, { token: await sign({ n: 3 }, at()) });
     assert.equal(await client.timeout(5000).emitWithAck("ping"), "pong");
     // refreshes are verified asynchronously: wait until the last one lands
     for (let i = 0; i < 200 && claimsOf(server).n !== 3; i++) await new Promise((r2) => setTimeout(r2, 10));
@@ -360,8 +407,10 @@ describe("jwt: expiry and refresh", () => {
   });
 
   test("a failed refresh is acked with its code and changes nothing: the old token still expires", async () => {
-    const { s, reasons, appRefreshes } = await startShortLived({ refreshWarning: false });
-    const { client, server } = await connect(s, { auth: { token: await sign({ role: "reader" }, { expiresIn: 2 }) } });
+    const { s, clock, at, reasons, appRefreshes } = await startShortLived({ refreshWarning: false });
+    const { client, server } = await connect(s, {
+      auth: { token: await sign({ role: "reader" }, at({ expiresIn: 2 })) },
+    });
     const errors: GuardError[] = [];
     server.on("error", (err) => errors.push(err as GuardError));
     const told = next<[{ code: string }]>(client, GuardEvents.DISCONNECT);
@@ -369,9 +418,9 @@ describe("jwt: expiry and refresh", () => {
 
     const attempts: Array<[unknown, string, string?]> = [
       ["not.a.token", "AUTH_INVALID"],
-      [await sign({}, { key: OTHER_SECRET }), "AUTH_INVALID"],
-      [await sign({}, { expiresIn: -60 }), "AUTH_EXPIRED"],
-      [await sign({ sub: "mallory" }), "AUTH_INVALID", "Token subject does not match"],
+      [await sign({}, at({ key: OTHER_SECRET })), "AUTH_INVALID"],
+      [await sign({}, at({ expiresIn: -60 })), "AUTH_EXPIRED"],
+      [await sign({ sub: "mallory" }, at()), "AUTH_INVALID", "Token subject does not match"],
       [{}, "AUTH_REQUIRED"],
     ];
     for (const [token, code, message] of attempts) {
@@ -387,6 +436,9 @@ describe("jwt: expiry and refresh", () => {
     );
     assert.ok(errors.every((e) => e instanceof GuardError));
 
+    clock.advance(1999);
+    assert.equal(await roundTrip(client), "pong");
+    clock.advance(1); // the old token's exp
     assert.deepEqual((await told)[0], { code: "AUTH_EXPIRED", message: "Token expired" });
     assert.equal((await gone)[0], "io server disconnect");
     assert.deepEqual(reasons, ["token expired"]);
@@ -395,15 +447,20 @@ describe("jwt: expiry and refresh", () => {
 
   /**
    * A JWKS server whose first answer is immediate and whose later ones wait for `release`: a
-   * refresh signed with a new kid makes jose fetch again, and stays in flight until then.
+   * refresh signed with a new kid makes jose fetch again, and stays in flight until then
+   * (`fetching` resolves once that fetch has arrived).
    */
-  async function gatedJwks() {
+  async function gatedJwks(at: () => SignOptions) {
     const { publicKey, privateKey } = await generateKeyPair("ES256");
     const jwk = (kid: string) => exportJWK(publicKey).then((key) => ({ ...key, kid, alg: "ES256" }));
     const keys = [await jwk("k1"), await jwk("k2")];
     let release: (status: number) => void = () => {};
     const gate = new Promise<number>((resolve) => {
       release = resolve;
+    });
+    let arrived: () => void = () => {};
+    const fetching = new Promise<void>((resolve) => {
+      arrived = resolve;
     });
     const jwks = await serve((_req, res) => {
       const first = jwks === undefined || jwks.requests() === 1;
@@ -412,62 +469,58 @@ describe("jwt: expiry and refresh", () => {
         res.end(status === 200 ? JSON.stringify({ keys: first ? [keys[0]] : keys }) : "");
       };
       if (first) answer(200);
-      else void gate.then(answer);
+      else {
+        arrived();
+        void gate.then(answer);
+      }
     });
-    const signWith = (kid: string, expiresIn: number) => sign({}, { alg: "ES256", key: privateKey, kid, expiresIn });
-    return { url: jwks.url, release, signWith };
+    const signWith = (kid: string, expiresIn: number) =>
+      sign({}, { ...at(), alg: "ES256", key: privateKey, kid, expiresIn });
+    return { url: jwks.url, release, fetching, signWith };
+  }
+
+  /** A JWKS-verified server on a fake clock, a client and a control with a token that expires in 2 s. */
+  async function startGated(options: Partial<JwtOptions> = {}) {
+    const clock = new FakeClock({ date: Date.UTC(2030, 0, 1) });
+    const jwks = await gatedJwks(() => ({ now: clock.date() }));
+    const jwksOptions = { cooldownDuration: 0, timeoutDuration: 30_000 };
+    const app = await startShortLived(
+      { secret: undefined, jwksUrl: jwks.url, jwksOptions, refreshWarning: false, ...options },
+      clock,
+    );
+    const original = await jwks.signWith("k1", 2);
+    const { client, server } = await connect(app.s, { auth: { token: original } });
+    // a control client with the same token and no refresh: its expiry marks the original exp
+    const control = (await connect(app.s, { auth: { token: original } })).client;
+    const controlGone = next<[string]>(control, "disconnect");
+    return { ...app, jwks, client, server, controlGone };
   }
 
   test("a refresh still being verified at exp is waited for, then applied; meanwhile events are refused", async () => {
-    const jwks = await gatedJwks();
-    const options = {
-      secret: undefined,
-      jwksUrl: jwks.url,
-      jwksOptions: { cooldownDuration: 0, timeoutDuration: 30_000 },
-      refreshWarning: false,
-    } as const;
-    const { s, reasons } = await startShortLived(options);
-    const original = await jwks.signWith("k1", 2);
-    const { client, server } = await connect(s, { auth: { token: original } });
-    // a control client with the same token and no refresh: its expiry marks the original exp
-    const control = (await connect(s, { auth: { token: original } })).client;
-    const controlGone = next<[string]>(control, "disconnect");
+    const { clock, jwks, reasons, client, server, controlGone } = await startGated();
     const gone: string[] = [];
     client.on("disconnect", (reason) => gone.push(reason));
 
     const refreshed = client.timeout(40_000).emitWithAck(GuardEvents.REFRESH, await jwks.signWith("k2", 3600));
+    await jwks.fetching;
+    clock.advance(2000); // exp, with the refresh in flight
     assert.equal((await controlGone)[0], "io server disconnect");
-    // past exp, with the refresh in flight: the socket stays, but its events are refused
-    let answer: unknown = "pong";
-    for (let i = 0; i < 500 && answer === "pong"; i++) {
-      answer = await client.timeout(5000).emitWithAck("ping");
-      if (answer === "pong") await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.deepEqual(answer, { code: "AUTH_EXPIRED", message: "Token expired" });
+    // the socket stays, but its events are refused
+    assert.deepEqual(await roundTrip(client), { code: "AUTH_EXPIRED", message: "Token expired" });
     assert.ok(client.connected);
 
     jwks.release(200);
     const result = await refreshed;
     assert.equal(result.ok, true);
     assert.equal(claimsOf(server).exp, result.exp);
-    assert.equal(await client.timeout(5000).emitWithAck("ping"), "pong");
+    assert.equal(await roundTrip(client), "pong");
     assert.ok(client.connected);
     assert.deepEqual(gone, []);
     assert.deepEqual(reasons, ["token expired"]); // the control's only
   });
 
   test("a refresh in flight at exp that then fails: its ack gets the refusal, then the socket is disconnected", async () => {
-    const jwks = await gatedJwks();
-    const options = {
-      secret: undefined,
-      jwksUrl: jwks.url,
-      jwksOptions: { cooldownDuration: 0, timeoutDuration: 30_000 },
-    } as const;
-    const { s, reasons } = await startShortLived({ ...options, refreshWarning: false });
-    const original = await jwks.signWith("k1", 2);
-    const { client } = await connect(s, { auth: { token: original } });
-    const control = (await connect(s, { auth: { token: original } })).client;
-    const controlGone = next<[string]>(control, "disconnect");
+    const { clock, jwks, reasons, client, controlGone } = await startGated();
     const events: string[] = [];
     client.on(GuardEvents.DISCONNECT, ({ code }: { code: string }) => events.push(`tutti:disconnect ${code}`));
     const gone = next<[string]>(client, "disconnect");
@@ -480,13 +533,10 @@ describe("jwt: expiry and refresh", () => {
         resolve();
       });
     });
+    await jwks.fetching;
+    clock.advance(2000);
     await controlGone;
-    let answer: unknown = "pong";
-    for (let i = 0; i < 500 && answer === "pong"; i++) {
-      answer = await client.timeout(5000).emitWithAck("ping");
-      if (answer === "pong") await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.equal((answer as { code: string }).code, "AUTH_EXPIRED");
+    assert.equal(((await roundTrip(client)) as { code: string }).code, "AUTH_EXPIRED");
 
     jwks.release(500); // the key set cannot be fetched: AUTH_UNAVAILABLE
     await refreshed;
@@ -495,19 +545,41 @@ describe("jwt: expiry and refresh", () => {
     assert.deepEqual(reasons, ["token expired", "token expired"]);
   });
 
-  test("refreshes are rate-limited per socket (refreshRate)", async () => {
-    const { s } = await startShortLived({ refreshRate: { burst: 2, perSecond: 0.01 } });
-    const { client } = await connect(s, { auth: { token: await sign() } });
-    const fresh = await sign();
+  test("a refresh still in flight when the wait (jwksOptions.timeoutDuration) runs out: the socket is disconnected", async () => {
+    const { clock, jwks, reasons, client, controlGone } = await startGated({
+      jwksOptions: { cooldownDuration: 0, timeoutDuration: 10_000 },
+    });
+    const told = next<[{ code: string }]>(client, GuardEvents.DISCONNECT);
+    const gone = next<[string]>(client, "disconnect");
+    client.emit(GuardEvents.REFRESH, await jwks.signWith("k2", 3600));
+    await jwks.fetching;
+    clock.advance(2000);
+    await controlGone;
+    clock.advance(9999);
+    assert.equal(((await roundTrip(client)) as { code: string }).code, "AUTH_EXPIRED");
+    assert.ok(client.connected);
+    clock.advance(1);
+    assert.equal((await told)[0].code, "AUTH_EXPIRED");
+    assert.equal((await gone)[0], "io server disconnect");
+    assert.deepEqual(reasons, ["token expired", "token expired"]);
+  });
+
+  test("refreshes are rate-limited per socket (refreshRate), on the server's clock", async () => {
+    const { s, clock, at } = await startShortLived({ refreshRate: { burst: 2, perSecond: 1 } });
+    const { client } = await connect(s, { auth: { token: await sign({}, at()) } });
+    const fresh = await sign({}, at());
     assert.equal((await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, fresh)).ok, true);
     assert.equal((await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, fresh)).ok, true);
     const third = await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, fresh);
     assert.equal(third.code, "RATE_LIMITED");
-    assert.ok(third.retryAfterMs > 0);
+    assert.equal(third.retryAfterMs, 1000);
+    clock.advance(1000);
+    assert.equal((await client.timeout(5000).emitWithAck(GuardEvents.REFRESH, fresh)).ok, true);
   });
 
   test("on a dynamic namespace's children too: claims, expiry, reason", async () => {
-    const s = await startIo();
+    const clock = new FakeClock({ date: Date.UTC(2030, 0, 1) });
+    const s = await startIo({ clock });
     cleanups.push(() => s.close());
     const parent = s.io.of(/^\/team-\d+$/);
     parent.use(jwt({ secret: SECRET, refreshWarning: false }));
@@ -519,10 +591,11 @@ describe("jwt: expiry and refresh", () => {
     });
     const refused = await refusal(s.client("/team-1"));
     assert.equal(refused.data?.code, "AUTH_REQUIRED");
-    const client = s.client("/team-2", { auth: { token: await sign({}, { expiresIn: 2 }) } });
+    const client = s.client("/team-2", { auth: { token: await sign({}, { expiresIn: 2, now: clock.date() }) } });
     const told = next<[{ code: string }]>(client, GuardEvents.DISCONNECT);
     const gone = next<[string]>(client, "disconnect");
     await connected(client);
+    clock.advance(2000);
     assert.equal((await told)[0].code, "AUTH_EXPIRED");
     assert.equal((await gone)[0], "io server disconnect");
     assert.deepEqual(subs, ["ada"]);

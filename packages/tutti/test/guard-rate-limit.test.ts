@@ -14,6 +14,7 @@ import {
   type Socket as ServerSocket,
   TuttiError,
 } from "../src/index.js";
+import { FakeClock } from "../src/testing/index.js";
 import { cleanupsAfterEach, next } from "./guard-helpers.js";
 import { connected, type RunningIo, startIo } from "./sio-helpers.js";
 
@@ -80,6 +81,26 @@ describe("rateLimit", () => {
     app.clock.now += 60_000; // never more than the burst
     for (let i = 0; i < 3; i++) assert.equal(await send(client, "chat", 10 + i), `ok:${10 + i}`);
     assert.equal(((await send(client, "chat", 13)) as { code: string }).code, "RATE_LIMITED");
+  });
+
+  test("without `now`, the buckets keep the server's clock (its `clock` option)", async () => {
+    const clock = new FakeClock();
+    const s = await startIo({ clock });
+    cleanups.push(() => s.close());
+    s.io.use(rateLimit({ perSocket: { burst: 1, perSecond: 2 }, disconnectAfter: false }));
+    s.io.on("connection", (socket) => socket.on("chat", (arg: unknown, ack: (v: string) => void) => ack(`ok:${arg}`)));
+    const client = s.client("/");
+    await connected(client);
+    assert.equal(await send(client, "chat", 1), "ok:1");
+    assert.deepEqual(await send(client, "chat", 2), {
+      code: "RATE_LIMITED",
+      message: "Rate limit exceeded",
+      retryAfterMs: 500,
+    });
+    clock.advance(499);
+    assert.equal(((await send(client, "chat", 3)) as { code: string }).code, "RATE_LIMITED");
+    clock.advance(1);
+    assert.equal(await send(client, "chat", 4), "ok:4");
   });
 
   test("each socket has its own buckets", async () => {

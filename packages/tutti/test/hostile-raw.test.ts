@@ -11,8 +11,9 @@ import type { IncomingMessage } from "node:http";
 import type { Socket as NetSocket } from "node:net";
 import { after, afterEach, before, describe, test } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
-import type { Socket } from "../src/index.js";
+import type { EngineSession, Socket } from "../src/index.js";
 import { MAX_REFUSED_CONNECTS } from "../src/server/client.js";
+import { FakeClock } from "../src/testing/index.js";
 import { http, type RawWs, until } from "./helpers.js";
 import {
   Arena,
@@ -829,14 +830,59 @@ describe("oversize input (maxHttpBufferSize 1000)", () => {
 // Half-open connections and clients that stop reading: timed out by pingTimeout
 // =====================================================================================
 
-describe("half-open connections (pingInterval 200, pingTimeout 200)", () => {
+describe("half-open connections (timed out by the heartbeat, on a fake clock)", () => {
+  // Long on the fake clock, so they cost no time; long in real time too, so the official
+  // clients' own ping watchdog (pingInterval + pingTimeout, on their real timers) never fires
+  // while the fake clock stands still.
+  const PING_INTERVAL = 60_000;
+  const PING_TIMEOUT = 60_000;
   let arena: Arena;
+  const clock = new FakeClock();
+  /** The official clients' sessions: pings sent and pongs received. */
+  const beats = new Map<EngineSession, { pings: number; pongs: number }>();
 
   before(async () => {
-    arena = await Arena.start({ io: { pingInterval: 200, pingTimeout: 200 } });
+    // connectTimeout past the heartbeat: the sessions here never CONNECT, and time out by pings alone
+    const connectTimeout = 10 * PING_INTERVAL;
+    arena = await Arena.start({
+      io: { pingInterval: PING_INTERVAL, pingTimeout: PING_TIMEOUT, connectTimeout, clock },
+    });
+    for (const official of arena.officials) {
+      const session = arena.io.engine.clients.get(official.io.engine.id as string) as EngineSession;
+      const beat = { pings: 0, pongs: 0 };
+      beats.set(session, beat);
+      session.on("packetCreate", (packet: { type: string }) => {
+        if (packet.type === "ping") beat.pings++;
+      });
+      session.on("heartbeat", () => beat.pongs++);
+    }
   });
   afterEach(() => arena.release());
   after(() => arena.close());
+
+  /** Moves the clock, then waits until the official clients have answered every ping they got. */
+  async function advance(ms: number): Promise<void> {
+    clock.advance(ms);
+    await until(() => [...beats.values()].every((b) => b.pongs === b.pings), "the official clients' pongs");
+  }
+
+  /** A ping to every session, then pingTimeout: every session that did not answer has timed out. */
+  async function heartbeat(): Promise<void> {
+    await advance(PING_INTERVAL);
+    await advance(PING_TIMEOUT);
+  }
+
+  /** Resolves once the engine has taken a `method` request of session `sid`. */
+  function arrived(method: string, sid: string): Promise<void> {
+    return new Promise((resolve) => {
+      const onHeaders = (_headers: unknown, req: IncomingMessage): void => {
+        if (req.method !== method || !req.url?.includes(sid)) return;
+        arena.io.engine.off("headers", onHeaders);
+        resolve();
+      };
+      arena.io.engine.on("headers", onHeaders);
+    });
+  }
 
   /** The ids of sessions opened by `open`: the ones the engine did not have before. */
   async function newSessions(open: () => Promise<unknown>): Promise<string[]> {
@@ -848,6 +894,7 @@ describe("half-open connections (pingInterval 200, pingTimeout 200)", () => {
   test('20 polling handshakes never followed up: each closes with "ping timeout"', T, async () => {
     const ids = await newSessions(() => Promise.all(Array.from({ length: 20 }, () => arena.polling())));
     assert.equal(ids.length, 20);
+    await heartbeat();
     await until(() => ids.every((id) => !arena.io.engine.clients.has(id)), "the abandoned sessions to be freed");
     assert.deepEqual(new Set(ids.map((id) => arena.engineCloses.get(id))), new Set(["ping timeout"]));
     await arena.healthy();
@@ -855,6 +902,7 @@ describe("half-open connections (pingInterval 200, pingTimeout 200)", () => {
 
   test('20 WebSockets that never answer a ping: each closes with "ping timeout"', T, async () => {
     const opened = await Promise.all(Array.from({ length: 20 }, () => arena.ws()));
+    await heartbeat();
     for (const { raw } of opened) await raw.waitClosed();
     const ids = opened.map(({ sid }) => sid);
     await until(() => ids.every((id) => !arena.io.engine.clients.has(id)), "the silent sessions to be freed");
@@ -864,6 +912,7 @@ describe("half-open connections (pingInterval 200, pingTimeout 200)", () => {
 
   test("a WebSocket upgrade on raw TCP, then silence: the server closes the TCP connection", T, async () => {
     const tcp = await rawTcpWebSocket(arena);
+    await heartbeat();
     await tcp.waitClosed("the server to drop the silent connection");
     const frames = serverFrames(tcp.received).map((f) => f.payload.toString());
     assert.match(frames[0] as string, /^0\{"sid"/, "the open packet");
@@ -879,7 +928,10 @@ describe("half-open connections (pingInterval 200, pingTimeout 200)", () => {
     const polling = await arena.polling();
     const tcp = await arena.tcp();
     tcp.socket.pause();
+    const get = arrived("GET", polling.sid);
     tcp.write(`GET ${polling.path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await get;
+    await heartbeat();
     await until(() => arena.engineCloses.has(polling.sid), "the session to close");
     assert.equal(arena.engineCloses.get(polling.sid), "ping timeout");
     assert.equal(arena.io.engine.clients.has(polling.sid), false);
@@ -889,7 +941,10 @@ describe("half-open connections (pingInterval 200, pingTimeout 200)", () => {
   test('a polling POST stalled halfway: the session still closes with "ping timeout"', T, async () => {
     const polling = await arena.polling();
     const tcp = await arena.tcp();
+    const post = arrived("POST", polling.sid);
     tcp.write(`POST ${polling.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n40`);
+    await post;
+    await heartbeat();
     await until(() => arena.engineCloses.has(polling.sid), "the session to close");
     assert.equal(arena.engineCloses.get(polling.sid), "ping timeout");
     assert.equal(arena.io.engine.clients.has(polling.sid), false);
@@ -899,7 +954,10 @@ describe("half-open connections (pingInterval 200, pingTimeout 200)", () => {
   test("a polling POST stalled halfway is destroyed once its session has closed (as engine.io)", T, async () => {
     const polling = await arena.polling();
     const tcp = await arena.tcp();
+    const post = arrived("POST", polling.sid);
     tcp.write(`POST ${polling.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n40`);
+    await post;
+    await heartbeat();
     await until(() => arena.engineCloses.has(polling.sid), "the session to close");
     // well within the HTTP server's own requestTimeout (300 s by default)
     await until(() => tcp.closed || tcp.received.length > 0, "the stalled POST to be answered or closed", 3000);
@@ -920,12 +978,16 @@ describe("half-open connections (pingInterval 200, pingTimeout 200)", () => {
       session?.send("x".repeat(16 * 1024 * 1024));
       const tcp = await arena.tcp();
       tcp.socket.pause();
+      const get = arrived("GET", polling.sid);
       tcp.write(`GET ${polling.path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await get;
+      await heartbeat();
       await until(() => arena.engineCloses.has(polling.sid), "the session to close");
       const serverSide = sockets.find((s) => ports.get(s) === tcp.socket.localPort);
       assert.ok(serverSide, "the server side of the raw connection");
       assert.ok(serverSide.writableLength > 0 || serverSide.destroyed, "the response is stuck in the socket");
-      await until(() => serverSide.destroyed, "the server to drop the unread response", 3000);
+      await advance(PING_TIMEOUT); // pingTimeout after the close
+      await until(() => serverSide.destroyed, "the server to drop the unread response");
     } finally {
       arena.httpServer.off("connection", onConnection);
     }

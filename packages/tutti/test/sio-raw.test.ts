@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, test } from "node:test";
 import type { Socket as ClientSocket } from "socket.io-client";
-import type { Socket } from "../src/index.js";
+import type { EngineSession, Socket } from "../src/index.js";
+import { FakeClock } from "../src/testing/index.js";
 import { http, pollingHandshake, RawWs, until } from "./helpers.js";
 import { connected, type RunningIo, startIo } from "./sio-helpers.js";
 
@@ -280,15 +281,21 @@ describe("Socket.IO over a raw WebSocket", () => {
 
 describe("Socket.IO connection lifetime over a raw WebSocket", () => {
   test("connectTimeout: a connection that never sends CONNECT is closed; one that did is kept", T, async () => {
-    const run = await startIo({ connectTimeout: 300 });
+    const clock = new FakeClock();
+    const run = await startIo({ connectTimeout: 300, clock });
     try {
       run.io.on("connection", (socket) => {
         socket.on("echo", (x: unknown, ack: (x: unknown) => void) => ack(x));
       });
       const joined = await rawOpen(run.port);
       await rawConnect(joined);
-      // opened after `joined`: by the time it is closed, `joined`'s own timer has run out too
       const idle = await rawOpen(run.port);
+      const [joinedSession, idleSession] = [...run.io.engine.clients.values()] as EngineSession[];
+      clock.advance(299);
+      assert.equal(idleSession?.readyState, "open");
+      clock.advance(1); // connectTimeout, for both
+      assert.notEqual(idleSession?.readyState, "open");
+      assert.equal(joinedSession?.readyState, "open");
       await idle.waitClosed();
       assert.equal(joined.closed, false, "a connected client is not timed out");
       joined.send('421["echo","alive"]');
@@ -299,7 +306,8 @@ describe("Socket.IO connection lifetime over a raw WebSocket", () => {
   });
 
   test('"41" leaves the namespace but keeps the engine connection, which keeps getting pings', T, async () => {
-    const run = await startIo({ pingInterval: 200, connectTimeout: 300 });
+    const clock = new FakeClock();
+    const run = await startIo({ pingInterval: 200, connectTimeout: 300, clock });
     try {
       const disconnected = new Promise<string>((resolve) => {
         run.io.on("connection", (socket) => socket.on("disconnect", (reason) => resolve(reason)));
@@ -310,10 +318,15 @@ describe("Socket.IO connection lifetime over a raw WebSocket", () => {
       assert.equal(await disconnected, "client namespace disconnect");
       assert.equal(run.io.sockets.sockets.has(sid), false);
       // three pings: well past connectTimeout, which must not come back once a socket connected
+      const session = [...run.io.engine.clients.values()][0] as EngineSession;
       for (let i = 0; i < 3; i++) {
+        clock.advance(200);
         assert.equal(await raw.next(), "2");
+        const pong = new Promise<void>((resolve) => session.once("heartbeat", () => resolve()));
         raw.send("3");
+        await pong;
       }
+      assert.equal(session.readyState, "open");
       assert.equal(raw.closed, false);
       // and the connection can join again
       await rawConnect(raw);

@@ -23,6 +23,7 @@ import {
   Server,
   type Socket as ServerSocket,
 } from "../src/index.js";
+import { FakeClock } from "../src/testing/index.js";
 import { http } from "./helpers.js";
 import { connected, type RunningIo, startIo, type TransportMode, waitFor } from "./sio-helpers.js";
 
@@ -1256,7 +1257,8 @@ describe("creating and attaching a server", () => {
   });
 
   test("connectTimeout closes an engine connection that never connects to a namespace", async (t) => {
-    const s = await start(t, { connectTimeout: 200 });
+    const clock = new FakeClock();
+    const s = await start(t, { connectTimeout: 200, clock });
     assert.equal(s.io.connectTimeout(), 200);
     const sessions: EngineSession[] = [];
     s.io.engine.on("connection", (session) => sessions.push(session));
@@ -1265,6 +1267,9 @@ describe("creating and attaching a server", () => {
     const opened = waitFor(raw, "open");
     const closed = waitFor<[string]>(raw, "close");
     await opened;
+    clock.advance(199);
+    assert.equal(sessions[0]?.readyState, "open");
+    clock.advance(1);
     const [why] = await closed;
     assert.equal(why, "transport close");
     assert.equal(sessions.length, 1);

@@ -1,3 +1,4 @@
+import type { Clock, ClockTimer } from "../clock.js";
 import { FirstError } from "./first-error.js";
 
 /** What a deadline calls when it expires. */
@@ -41,22 +42,22 @@ export class Deadline {
  */
 export class DeadlineQueue {
   readonly #delay: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   #head: Deadline | undefined;
   #tail: Deadline | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ClockTimer | undefined;
   /** When the armed timer fires; it is left running when the head goes, and re-armed on firing. */
   #timerAt = Number.POSITIVE_INFINITY;
 
-  constructor(delay: number, now: () => number) {
+  constructor(delay: number, clock: Clock) {
     this.#delay = delay;
-    this.#now = now;
+    this.#clock = clock;
   }
 
   /** (Re)starts `deadline`: it fires `delay` ms from now, unless cancelled first. */
   start(deadline: Deadline): void {
     if (deadline.queue !== undefined) deadline.queue.remove(deadline);
-    deadline.at = this.#now() + this.#delay;
+    deadline.at = this.#clock.now() + this.#delay;
     deadline.queue = this;
     deadline.prev = this.#tail;
     deadline.next = undefined;
@@ -77,7 +78,7 @@ export class DeadlineQueue {
     deadline.next = undefined;
     deadline.queue = undefined;
     if (this.#head === undefined && this.#timer !== undefined) {
-      clearTimeout(this.#timer);
+      this.#clock.clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#timerAt = Number.POSITIVE_INFINITY;
     }
@@ -85,15 +86,15 @@ export class DeadlineQueue {
 
   #arm(at: number): void {
     if (this.#timer !== undefined && this.#timerAt <= at) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(this.#expire, Math.max(0, at - this.#now()));
+    this.#timer = this.#clock.setTimeout(this.#expire, Math.max(0, at - this.#clock.now()));
   }
 
   readonly #expire = (): void => {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
-    const now = this.#now();
+    const now = this.#clock.now();
     // Deadlines started while firing lie `delay` ahead, so this loop ends. An owner that throws
     // (an app's listener) must not keep the others from firing: the first error is thrown on
     // once the queue is re-armed.

@@ -96,10 +96,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   constructor(opts: EngineOptions = {}) {
     super();
     this.opts = resolveEngineOptions(opts);
-    const now = (): number => performance.now();
-    this.#limiter = new ConnectionLimiter({ ...this.opts, now });
-    this.pings = new DeadlineQueue(this.opts.pingInterval, now);
-    this.pongs = new DeadlineQueue(this.opts.pingTimeout, now);
+    const clock = this.opts.clock;
+    this.#limiter = new ConnectionLimiter({ ...this.opts, now: () => clock.now() });
+    this.pings = new DeadlineQueue(this.opts.pingInterval, clock);
+    this.pongs = new DeadlineQueue(this.opts.pingTimeout, clock);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -149,10 +149,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     } else if (this.opts.destroyUpgrade) {
       socket.on("error", ignoreError);
       // Give the app's own upgrade listeners a chance; destroy the socket if none answers.
-      const timer = setTimeout(() => {
+      const clock = this.opts.clock;
+      const timer = clock.setTimeout(() => {
         if (socket.writable && (socket as NetSocket).bytesWritten <= 0) socket.destroy();
       }, this.opts.destroyUpgradeTimeout);
-      socket.once("close", () => clearTimeout(timer));
+      socket.once("close", () => clock.clearTimeout(timer));
     }
   };
 

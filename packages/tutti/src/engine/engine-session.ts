@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { ClockTimer } from "../clock.js";
 import { type CloseReason, CloseReasons } from "../errors.js";
 import { toBuffer } from "../protocol/binary.js";
 import { type EnginePacket, type EnginePacketType, packetByteLength } from "../protocol/engine-packet.js";
@@ -83,8 +84,8 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   #flushScheduled = false;
   /** The heartbeat: in the host's `pings` queue until the next ping, then in `pongs` until the pong. */
   readonly #heartbeat = new Deadline(this);
-  #closeTimer: NodeJS.Timeout | undefined;
-  #upgradeTimer: NodeJS.Timeout | undefined;
+  #closeTimer: ClockTimer | undefined;
+  #upgradeTimer: ClockTimer | undefined;
   #probe: WebSocketTransport | undefined;
   #closeReason: CloseReason | undefined;
   /** close() was called with packets queued on polling: the close packet follows them in the next response. */
@@ -253,7 +254,10 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     if (this.#queue.length > 0 && this.transport instanceof PollingTransport) this.#closeAfterBatch = true;
     else this.#pushClose();
     // A polling client that never polls again must not hold the session forever.
-    this.#closeTimer = setTimeout(() => this.#onClose(CloseReasons.FORCED_CLOSE), this.#host.opts.pingTimeout);
+    this.#closeTimer = this.#host.opts.clock.setTimeout(
+      () => this.#onClose(CloseReasons.FORCED_CLOSE),
+      this.#host.opts.pingTimeout,
+    );
     this.flush();
   }
 
@@ -379,12 +383,12 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
       if (this.#probe !== probe) return;
       this.#probe = undefined;
       this.upgrading = false;
-      clearTimeout(this.#upgradeTimer);
+      this.#host.opts.clock.clearTimeout(this.#upgradeTimer);
       probe.close("error");
       polling.resume();
       if (this.readyState === "open") this.flush();
     };
-    this.#upgradeTimer = setTimeout(cancel, this.#host.opts.upgradeTimeout);
+    this.#upgradeTimer = this.#host.opts.clock.setTimeout(cancel, this.#host.opts.upgradeTimeout);
     let probed = false;
     probe.handler = {
       onPacket: (packet) => {
@@ -407,7 +411,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   }
 
   #completeUpgrade(probe: WebSocketTransport, polling: PollingTransport): void {
-    clearTimeout(this.#upgradeTimer);
+    this.#host.opts.clock.clearTimeout(this.#upgradeTimer);
     this.#probe = undefined;
     this.upgrading = false;
     this.upgraded = true;
@@ -425,8 +429,8 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     if (this.readyState === "closed") return;
     this.readyState = "closed";
     this.#heartbeat.cancel();
-    clearTimeout(this.#closeTimer);
-    clearTimeout(this.#upgradeTimer);
+    this.#host.opts.clock.clearTimeout(this.#closeTimer);
+    this.#host.opts.clock.clearTimeout(this.#upgradeTimer);
     if (this.#probe) {
       this.#probe.close("error");
       this.#probe = undefined;

@@ -1,3 +1,4 @@
+import type { Clock } from "../clock.js";
 import { type DisconnectReason, TuttiError } from "../errors.js";
 import type { Event, EventsMap, ExtendedError, Socket } from "../server/index.js";
 import { GuardError, type GuardRefusal } from "./guard-error.js";
@@ -55,6 +56,11 @@ export function asSocket<L extends EventsMap, E extends EventsMap, S extends Eve
   socket: Socket<L, E, S, D>,
 ): AnySocket {
   return socket as unknown as AnySocket;
+}
+
+/** The clock of the socket's server (its engine's `clock` option): guards keep time by it, so a test's fake clock drives them. */
+export function clockOf(socket: AnySocket): Clock {
+  return socket.nsp.server.engine.opts.clock;
 }
 
 /** The ack function of an event, when the client asked for one (it is the event's last element). */

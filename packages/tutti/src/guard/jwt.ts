@@ -1,5 +1,5 @@
 import { createPublicKey } from "node:crypto";
-import { performance } from "node:perf_hooks";
+import { type Clock, type ClockTimer, unrefTimer } from "../clock.js";
 import { DisconnectReasons, type GuardCode } from "../errors.js";
 import type { Event } from "../server/index.js";
 import {
@@ -7,6 +7,7 @@ import {
   ackOf,
   asSocket,
   claimsChanged,
+  clockOf,
   type Guard,
   GuardEvents,
   guardDisconnect,
@@ -98,7 +99,8 @@ const REFRESH_GRACE_MS = 5000;
 /** setTimeout's longest delay; a later deadline is reached in several steps. */
 const MAX_DELAY = 2 ** 31 - 1;
 
-type Verify = (token: string) => Promise<JWTPayload>;
+/** Verifies a token as of `currentDate` (the server clock's date, so a fake clock decides expiry). */
+type Verify = (token: string, currentDate: Date) => Promise<JWTPayload>;
 type JoseErrors = Jose["errors"];
 
 /**
@@ -147,11 +149,11 @@ export function jwt(options: JwtOptions): Guard {
     session.start();
   };
 
-  const check = async (token: string | undefined): Promise<JWTPayload> => {
+  const check = async (token: string | undefined, clock: Clock): Promise<JWTPayload> => {
     if (token === undefined) throw GuardError.of("AUTH_REQUIRED");
     if (token.length > maxLength) throw GuardError.of("AUTH_INVALID", "Token too long");
     try {
-      return await verify(token);
+      return await verify(token, new Date(clock.date()));
     } catch (err) {
       throw GuardError.of(classify(err, remote, (await import("jose")).errors), undefined, { cause: err });
     }
@@ -159,6 +161,7 @@ export function jwt(options: JwtOptions): Guard {
 
   return (typed, next) => {
     const socket = asSocket(typed);
+    const clock = clockOf(socket);
     let token: string | undefined;
     try {
       token = readToken(socket.handshake);
@@ -167,10 +170,10 @@ export function jwt(options: JwtOptions): Guard {
       next(err instanceof GuardError ? err : GuardError.of("AUTH_INVALID", undefined, { cause: err }));
       return;
     }
-    check(token)
+    check(token, clock)
       .then((claims) => {
         writeData(socket, claimsKey, claims);
-        const session = new TokenSession(socket, claims, claimsKey, warning, toleranceMs, graceMs);
+        const session = new TokenSession(socket, clock, claims, claimsKey, warning, toleranceMs, graceMs);
         if (refresh) {
           let bucket: TokenBucket | undefined;
           socket.use((event, nextEvent) => {
@@ -182,7 +185,7 @@ export function jwt(options: JwtOptions): Guard {
               }
               return nextEvent();
             }
-            bucket ??= new TokenBucket(refreshRate, () => performance.now());
+            bucket ??= new TokenBucket(refreshRate, () => clock.now());
             if (!bucket.tryTake()) {
               refuseEvent(socket, event, nextEvent, {
                 code: "RATE_LIMITED",
@@ -192,7 +195,7 @@ export function jwt(options: JwtOptions): Guard {
               strike(socket); // counts toward rateLimit's disconnect, when it guards the socket
               return;
             }
-            session.refresh(event, nextEvent, check);
+            session.refresh(event, nextEvent, (fresh) => check(fresh, clock));
           });
         }
         admitted.set(socket, session);
@@ -210,15 +213,16 @@ export function jwt(options: JwtOptions): Guard {
 /** One socket's token: its expiry timer and its refreshes. */
 class TokenSession {
   readonly #socket: AnySocket;
+  readonly #clock: Clock;
   #claims: JWTPayload;
   readonly #claimsKey: string;
   readonly #warning: number | false;
   readonly #toleranceMs: number;
   readonly #graceMs: number;
   /** The warning or expiry timer. */
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ClockTimer | undefined;
   /** Set while the token has expired and a refresh is still being verified: its deadline. */
-  #grace: NodeJS.Timeout | undefined;
+  #grace: ClockTimer | undefined;
   #warned = false;
   /** Refreshes started, and the latest one applied: a slow verification never undoes a newer one. */
   #started = 0;
@@ -228,6 +232,7 @@ class TokenSession {
 
   constructor(
     socket: AnySocket,
+    clock: Clock,
     claims: JWTPayload,
     claimsKey: string,
     warning: number | false,
@@ -235,6 +240,7 @@ class TokenSession {
     graceMs: number,
   ) {
     this.#socket = socket;
+    this.#clock = clock;
     this.#claims = claims;
     this.#claimsKey = claimsKey;
     this.#warning = warning;
@@ -305,9 +311,9 @@ class TokenSession {
   }
 
   #clear(): void {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    clearTimeout(this.#grace);
+    this.#clock.clearTimeout(this.#grace);
     this.#grace = undefined;
   }
 
@@ -319,23 +325,23 @@ class TokenSession {
     const expireAt = exp * 1000 + this.#toleranceMs;
     const warnAt = this.#warning === false || this.#warned ? undefined : exp * 1000 - this.#warning;
     const target = warnAt !== undefined && warnAt < expireAt ? warnAt : expireAt;
-    const delay = Math.min(Math.max(target - Date.now(), 0), MAX_DELAY);
-    this.#timer = setTimeout(() => this.#fire(expireAt, warnAt), delay);
-    this.#timer.unref();
+    const delay = Math.min(Math.max(target - this.#clock.date(), 0), MAX_DELAY);
+    this.#timer = this.#clock.setTimeout(() => this.#fire(expireAt, warnAt), delay);
+    unrefTimer(this.#timer);
   }
 
   #fire(expireAt: number, warnAt: number | undefined): void {
     this.#timer = undefined;
     if (!this.#socket.connected) return;
-    const now = Date.now();
+    const now = this.#clock.date();
     if (now >= expireAt) {
       if (this.#pending === 0) {
         this.#expire();
         return;
       }
       // a refresh sent before exp is still being verified: wait for it, but not forever
-      this.#grace = setTimeout(() => this.#expire(), this.#graceMs);
-      this.#grace.unref();
+      this.#grace = this.#clock.setTimeout(() => this.#expire(), this.#graceMs);
+      unrefTimer(this.#grace);
       return;
     }
     if (warnAt !== undefined && now >= warnAt && !this.#warned) {
@@ -368,7 +374,8 @@ function createVerify(options: JwtOptions): { verify: Verify; remote: boolean } 
     if (secret.byteLength < 32) throw invalidOption("jwt", "secret must be at least 32 bytes (RFC 7518 §3.2)");
     const verifyOptions = { ...claims, algorithms: [...(options.algorithms ?? ["HS256"])] };
     return {
-      verify: async (token) => (await (await import("jose")).jwtVerify(token, secret, verifyOptions)).payload,
+      verify: async (token, currentDate) =>
+        (await (await import("jose")).jwtVerify(token, secret, { ...verifyOptions, currentDate })).payload,
       remote: false,
     };
   }
@@ -376,16 +383,17 @@ function createVerify(options: JwtOptions): { verify: Verify; remote: boolean } 
   if (options.publicKey !== undefined) {
     const key = typeof options.publicKey === "string" ? createPublicKey(options.publicKey) : options.publicKey;
     return {
-      verify: async (token) => (await (await import("jose")).jwtVerify(token, key, verifyOptions)).payload,
+      verify: async (token, currentDate) =>
+        (await (await import("jose")).jwtVerify(token, key, { ...verifyOptions, currentDate })).payload,
       remote: false,
     };
   }
   const url = options.jwksUrl instanceof URL ? options.jwksUrl : new URL(options.jwksUrl as string);
   let jwks: JWTVerifyGetKey | undefined; // one key set (and its cache) per guard, made on first use
-  const verify: Verify = async (token) => {
+  const verify: Verify = async (token, currentDate) => {
     const jose = await import("jose");
     jwks ??= jose.createRemoteJWKSet(url, options.jwksOptions);
-    return (await jose.jwtVerify(token, jwks, verifyOptions)).payload;
+    return (await jose.jwtVerify(token, jwks, { ...verifyOptions, currentDate })).payload;
   };
   return { verify, remote: true };
 }

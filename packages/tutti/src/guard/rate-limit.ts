@@ -1,7 +1,6 @@
-import { performance } from "node:perf_hooks";
 import { DisconnectReasons } from "../errors.js";
 import type { Event } from "../server/index.js";
-import { asSocket, type Guard, guardDisconnect, refuseEvent, setStrike } from "./guard.js";
+import { type AnySocket, asSocket, clockOf, type Guard, guardDisconnect, refuseEvent, setStrike } from "./guard.js";
 import { GuardMessages } from "./guard-error.js";
 import { type BucketOptions, checkBucketOptions, TokenBucket } from "./token-bucket.js";
 
@@ -21,7 +20,7 @@ export interface RateLimitOptions {
    * and so do refusals sustained past 10 a second.
    */
   disconnectWindowMs?: number;
-  /** A monotonic clock in milliseconds, for tests. Default `performance.now`. */
+  /** A monotonic clock in milliseconds. Default the server's `clock` option (`performance.now` unless set). */
   now?: () => number;
 }
 
@@ -57,10 +56,10 @@ export function rateLimit(options: RateLimitOptions = {}): Guard {
   const strikes: BucketOptions | undefined =
     disconnectAfter === false ? undefined : { burst: disconnectAfter, perSecond: (disconnectAfter * 1000) / windowMs };
   if (strikes !== undefined) checkBucketOptions("rateLimit.disconnectAfter/disconnectWindowMs", strikes);
-  const now = options.now ?? (() => performance.now());
 
   return (typed, next) => {
     const socket = asSocket(typed);
+    const now = options.now ?? serverNow(socket);
     const socketBucket = perSocket === false ? undefined : new TokenBucket(perSocket, now);
     // created on first use: a socket that never sends a listed event, or is never refused, has none
     let eventBuckets: Map<string, TokenBucket> | undefined;
@@ -109,4 +108,9 @@ export function rateLimit(options: RateLimitOptions = {}): Guard {
     });
     next();
   };
+}
+
+function serverNow(socket: AnySocket): () => number {
+  const clock = clockOf(socket);
+  return () => clock.now();
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { BroadcastFlags } from "../adapter/adapter.js";
+import type { ClockTimer } from "../clock.js";
 import type { EngineSession, SessionConsumer } from "../engine/engine-session.js";
 import type { PreparedMessage } from "../engine/prepared-message.js";
 import {
@@ -68,7 +69,7 @@ export class Client implements SessionConsumer {
   #handlerError: { readonly error: unknown } | undefined;
   /** Namespaces this client was in: packets still in flight for them are dropped, not fatal. */
   #left: Set<string> | undefined;
-  #connectTimer: NodeJS.Timeout | undefined;
+  #connectTimer: ClockTimer | undefined;
   #closed = false;
   /** CONNECTs refused so far; at MAX_REFUSED_CONNECTS the connection is closed. */
   #refusedConnects = 0;
@@ -89,7 +90,7 @@ export class Client implements SessionConsumer {
       this.#onParseError(`the parser's Decoder failed: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
-    this.#connectTimer = setTimeout(() => {
+    this.#connectTimer = server.engine.opts.clock.setTimeout(() => {
       this.#connectTimer = undefined;
       if (this.#sockets.size === 0) this.close();
     }, server.options.connectTimeout);
@@ -218,7 +219,7 @@ export class Client implements SessionConsumer {
           this.#sockets.set(name, socket);
           this.#left?.delete(name);
           if (this.#connectTimer !== undefined) {
-            clearTimeout(this.#connectTimer);
+            this.server.engine.opts.clock.clearTimeout(this.#connectTimer);
             this.#connectTimer = undefined;
           }
           // after the "connection" listeners have run, so the app's handlers are in place
@@ -314,7 +315,7 @@ export class Client implements SessionConsumer {
   #onClose(reason: CloseReason | DisconnectReason, description?: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#connectTimer);
+    this.server.engine.opts.clock.clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#destroyDecoder();
     // the engine's "server shutdown" is socket.io's "server shutting down"

@@ -117,7 +117,7 @@ export class Socket<
     this.nsp = nsp;
     this.client = client;
     this.id = id;
-    this.#issued = Date.now();
+    this.#issued = nsp.server.engine.opts.clock.date();
     this.#auth = auth;
   }
 

@@ -2,6 +2,7 @@ import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { deflate, gzip } from "node:zlib";
 import Negotiator from "negotiator";
+import { type Clock, unrefTimer } from "../../clock.js";
 import { decodePayload, encodePayloadPacket, RECORD_SEPARATOR } from "../../protocol/engine-packet.js";
 import { sendHttpError } from "../http-error.js";
 import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "../transport.js";
@@ -11,6 +12,7 @@ export interface PollingLimits {
   httpCompression: false | { threshold: number };
   /** Grace a response written before close gets to reach the client before its socket is destroyed. */
   pingTimeout: number;
+  clock: Clock;
 }
 
 const NOOP = encodePayloadPacket({ type: "noop" });
@@ -212,9 +214,10 @@ export class PollingTransport implements Transport {
     const last = this.#lastResponse;
     this.#lastResponse = undefined;
     if (last !== undefined && !last.writableFinished && !last.destroyed) {
-      const timer = setTimeout(() => last.destroy(), this.#limits.pingTimeout);
-      timer.unref();
-      last.once("close", () => clearTimeout(timer));
+      const clock = this.#limits.clock;
+      const timer = clock.setTimeout(() => last.destroy(), this.#limits.pingTimeout);
+      unrefTimer(timer);
+      last.once("close", () => clock.clearTimeout(timer));
     }
   }
 
