@@ -76,10 +76,15 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   upgraded = false;
 
   readonly #host: SessionHost;
+  /** Packets waiting for the transport; those before `#head` have been handed to it already. */
   #queue: QueuedPacket[] = [];
+  #head = 0;
+  /** Bytes of the packets from `#head` on. */
   #queuedBytes = 0;
-  /** The transport's unwritten bytes when the first packet of this turn was queued. */
+  /** The transport's unwritten bytes when the first packet since the last flush was queued. */
   #transportBacklog = 0;
+  /** What waited for the client (queued and unwritten bytes) when the first packet since the last flush was queued. */
+  #carried = 0;
   #flushScheduled = false;
   /** The heartbeat: in the host's `pings` queue until the next ping, then in `pongs` until the pong. */
   readonly #heartbeat = new Deadline(this);
@@ -163,7 +168,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   get volatileWritable(): boolean {
     return (
       this.readyState === "open" &&
-      this.#queue.length === 0 &&
+      this.#head === this.#queue.length &&
       this.transport.writable &&
       this.transport.bufferedAmount === 0
     );
@@ -182,12 +187,21 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
 
   #push(item: QueuedPacket): void {
     const size = item.size;
-    // The transport's unwritten bytes are read once per turn, with the first packet queued: until
-    // the flush nothing more is written, so the figure can only have shrunk since, and the check
-    // stays on the safe side. A read per packet was a measured share of a broadcast's cost.
-    if (this.#queue.length === 0) this.#transportBacklog = this.transport.bufferedAmount;
+    // The transport's unwritten bytes are read once per turn, with the first packet queued since
+    // the last flush: until the next flush nothing more is written, so the figure can only have
+    // shrunk since, and the check stays on the safe side. A read per packet was a measured share
+    // of a broadcast's cost.
+    if (!this.#flushScheduled) {
+      this.#transportBacklog = this.transport.bufferedAmount;
+      this.#carried = this.#queuedBytes + this.#transportBacklog;
+    }
     const backlog = this.#queuedBytes + this.#transportBacklog;
-    if (backlog > 0 && backlog + size > this.#host.opts.maxBufferedBytes) {
+    // Every packet counts at its full size, shared broadcast frames included: the limit is how far
+    // behind a client may fall. What the app queues in one go for a client with nothing waiting
+    // always goes (a burst or a recovery replay larger than the limit is not refused on its size
+    // alone: the client has not yet had a chance to read it); a packet queued while an earlier
+    // turn's backlog still waits, and would take it past the limit, closes the session.
+    if (this.#carried > 0 && backlog + size > this.#host.opts.maxBufferedBytes) {
       this.#onClose(CloseReasons.SLOW_CONSUMER, `more than ${this.#host.opts.maxBufferedBytes} bytes buffered`);
       return;
     }
@@ -203,40 +217,77 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     }
   }
 
-  /** Writes the queue to the transport if it can take it. Called once per event-loop turn. */
+  /**
+   * Writes the queue to the transport while it can take it. Called once per event-loop turn with
+   * something queued, and again each time the transport becomes writable.
+   *
+   * The transport gets batches of at most its `batchBytes` (one write of one buffer each for a
+   * WebSocket) and no more once it reports it cannot take more (a socket waiting for "drain", a
+   * poll answered): the rest stays queued here as references to the shared broadcast frames, so a
+   * burst to many clients holds one copy of each frame, not one per recipient, and a client that
+   * does not read holds only its socket's batch on top.
+   */
   flush(): void {
     this.#flushScheduled = false;
-    if (this.readyState === "closed" || this.#queue.length === 0 || !this.transport.writable) return;
-    // before the batch is taken, as engine.io does: a listener that throws leaves it queued,
-    // and the flush is tried again next turn
-    if (this.hasListeners("flush")) {
-      try {
-        this.emit(
-          "flush",
-          this.#queue.map((q) => q.packet),
-        );
-      } catch (err) {
-        this.#flushScheduled = true;
-        this.#host.scheduler.schedule(this);
-        throw err;
-      }
-    }
-    const batch = this.#queue;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    if (this.#closeAfterBatch && !(this.transport instanceof PollingTransport)) {
-      // upgraded meanwhile: the close packet can follow the batch in the same write
+    if (this.#closeAfterBatch && this.#head < this.#queue.length && !(this.transport instanceof PollingTransport)) {
+      // upgraded meanwhile: the close packet follows the queue on the WebSocket
       this.#closeAfterBatch = false;
       this.#pushClose();
-      batch.push(...this.#queue.splice(0));
-      this.#queuedBytes = 0;
     }
-    this.transport.send(batch);
+    let sent = false;
+    while (this.readyState !== "closed" && this.#head < this.#queue.length && this.transport.writable) {
+      const end = this.#batchEnd(this.transport.batchBytes);
+      // before the batch is taken, as engine.io does: a listener that throws leaves it queued,
+      // and the flush is tried again next turn
+      if (this.hasListeners("flush")) {
+        try {
+          this.emit(
+            "flush",
+            this.#queue.slice(this.#head, end).map((q) => q.packet),
+          );
+        } catch (err) {
+          this.#flushScheduled = true;
+          this.#host.scheduler.schedule(this);
+          throw err;
+        }
+      }
+      let batch: QueuedPacket[];
+      if (this.#head === 0 && end === this.#queue.length) {
+        batch = this.#queue;
+        this.#queue = [];
+        this.#queuedBytes = 0;
+      } else {
+        batch = this.#queue.slice(this.#head, end);
+        for (const item of batch) this.#queuedBytes -= item.size;
+        this.#head = end;
+        if (end === this.#queue.length) {
+          this.#queue = [];
+          this.#head = 0;
+          this.#queuedBytes = 0;
+        }
+      }
+      this.transport.send(batch);
+      sent = true;
+    }
+    if (!sent || this.#head < this.#queue.length) return;
     if (this.#closeAfterBatch) {
       this.#closeAfterBatch = false;
       this.#pushClose(); // goes out with the next poll
     }
     if (this.hasListeners("drain")) this.emit("drain");
+  }
+
+  /** The end of the next batch: at least one packet, then as many as fit in `maxBytes`. */
+  #batchEnd(maxBytes: number): number {
+    const queue = this.#queue;
+    if (this.#queuedBytes <= maxBytes) return queue.length;
+    let end = this.#head;
+    let bytes = 0;
+    do {
+      bytes += (queue[end] as QueuedPacket).size;
+      end++;
+    } while (end < queue.length && bytes + (queue[end] as QueuedPacket).size <= maxBytes);
+    return end;
   }
 
   /**
@@ -250,7 +301,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     this.#heartbeat.cancel();
     // Over polling, the close packet waits for the next response: socket.io-client acts on a
     // close at once but on the packets decoded with it a tick later, so they would be lost.
-    if (this.#queue.length > 0 && this.transport instanceof PollingTransport) this.#closeAfterBatch = true;
+    if (this.#head < this.#queue.length && this.transport instanceof PollingTransport) this.#closeAfterBatch = true;
     else this.#pushClose();
     // A polling client that never polls again must not hold the session forever.
     this.#closeTimer = setTimeout(() => this.#onClose(CloseReasons.FORCED_CLOSE), this.#host.opts.pingTimeout);
@@ -277,6 +328,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     if (this.readyState === "closed") return;
     if (this.transport.writable) {
       this.#queue.push({ packet: { type: "close" }, size: 1, compress: false });
+      this.#queuedBytes += 1;
       this.flush();
     }
     this.#onClose(reason, undefined, "server");
@@ -434,6 +486,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     this.upgrading = false;
     this.transport.close(mode);
     this.#queue = [];
+    this.#head = 0;
     this.#queuedBytes = 0;
     this.#host.onSessionClosed(this);
     this.consumer?.onSessionClose(reason, description);

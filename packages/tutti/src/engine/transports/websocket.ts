@@ -14,10 +14,16 @@ const NO_HANDLER: TransportHandler = {
 
 const TRANSPORT = Symbol("tutti.transport");
 
-/** Past this many bytes in one turn, frames are written as they are rather than copied into one buffer. */
-const COPY_LIMIT = 64 * 1024;
+/**
+ * The most bytes of frames copied into one buffer for one write, and so the session's batch: a
+ * turn's few frames go out in one plain write (cheaper than a writev, measured in bench/ fan-out
+ * and echo), while a larger burst reaches the socket in batches of this size as the socket takes
+ * them, so a client costs at most one such copy on top of the frames all recipients share.
+ */
+const BATCH_BYTES = 64 * 1024;
 
 type OwnedWebSocket = WebSocket & { [TRANSPORT]: WebSocketTransport };
+type OwnedSocket = Duplex & { [TRANSPORT]: WebSocketTransport };
 
 // One set of listener functions for every connection, finding their transport on the socket:
 // per-connection closures were a measurable share of an idle connection's heap.
@@ -33,13 +39,19 @@ function onWsClose(this: WebSocket, code: number): void {
   (this as OwnedWebSocket)[TRANSPORT].onClose(code);
 }
 
+function onSocketDrain(this: Duplex): void {
+  (this as OwnedSocket)[TRANSPORT].handler.onWritable();
+}
+
 /**
  * The WebSocket transport: one Engine.IO packet per frame, binary frames for binary messages.
- * Frames queued in one event-loop turn are written under one cork, so the kernel sees a single
- * writev per socket per turn.
+ * Frames queued in one event-loop turn are written in one write per socket. It is writable until
+ * the socket holds a write's worth it could not hand to the kernel, and again on the socket's
+ * "drain".
  */
 export class WebSocketTransport implements Transport {
   readonly name = "websocket" as const;
+  readonly batchBytes = BATCH_BYTES;
   handler: TransportHandler = NO_HANDLER;
   readonly #ws: WebSocket;
   /** The raw socket we handed to `ws` on upgrade; ours to cork. */
@@ -59,6 +71,8 @@ export class WebSocketTransport implements Transport {
     this.#supportsBinary = supportsBinary;
     this.#rawFrames = ws.extensions === "";
     (ws as OwnedWebSocket)[TRANSPORT] = this;
+    (socket as OwnedSocket)[TRANSPORT] = this;
+    socket.on("drain", onSocketDrain);
     ws.on("message", onWsMessage);
     ws.on("error", onWsError);
     ws.on("close", onWsClose);
@@ -77,7 +91,8 @@ export class WebSocketTransport implements Transport {
   }
 
   get writable(): boolean {
-    return !this.#closed && this.#ws.readyState === WebSocket.OPEN;
+    // Node's own signal that the socket holds a high-water mark's worth: "drain" follows.
+    return !this.#closed && this.#ws.readyState === WebSocket.OPEN && !this.#socket.writableNeedDrain;
   }
 
   get bufferedAmount(): number {
@@ -99,10 +114,10 @@ export class WebSocketTransport implements Transport {
 
   /**
    * No extension negotiated: ws frames synchronously and queues nothing, so our frames may go
-   * straight to the socket. Everything queued for this socket this turn (shared broadcast
-   * frames, and frames built here by ws's own `Sender.frame`) goes out as one buffer in one
-   * plain write: cheaper than ws.send per packet under a cork, which ends in a writev of two
-   * entries per packet (measured in bench/ fan-out and echo).
+   * straight to the socket. The batch (shared broadcast frames, and frames built here by ws's
+   * own `Sender.frame`; at most `batchBytes` unless one frame is larger) goes out as one buffer
+   * in one plain write: cheaper than ws.send per packet under a cork, which ends in a writev of
+   * two entries per packet (measured in bench/ fan-out and echo).
    */
   #sendRaw(packets: readonly QueuedPacket[]): void {
     const socket = this.#socket;
@@ -130,9 +145,9 @@ export class WebSocketTransport implements Transport {
             for (const callback of callbacks) callback();
           };
     if (chunks.length === 1) socket.write(chunks[0] as Buffer, done);
-    else if (bytes <= COPY_LIMIT) socket.write(Buffer.concat(chunks, bytes), done);
+    else if (bytes <= BATCH_BYTES) socket.write(Buffer.concat(chunks, bytes), done);
     else {
-      // large frames: not worth a copy; one writev under a cork
+      // a frame larger than a batch (or a batch a few header bytes over): not copied, one writev
       socket.cork();
       for (let i = 0; i < chunks.length; i++)
         socket.write(chunks[i] as Buffer, i === chunks.length - 1 ? done : undefined);
