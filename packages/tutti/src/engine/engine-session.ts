@@ -7,6 +7,7 @@ import type { FlushScheduler } from "./flush-scheduler.js";
 import { snapshotRequest } from "./handshake-request.js";
 import { LazyEmitter } from "./lazy-emitter.js";
 import type { ResolvedEngineOptions } from "./options.js";
+import { PacketQueue } from "./packet-queue.js";
 import type { PreparedMessage } from "./prepared-message.js";
 import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "./transport.js";
 import { PollingTransport } from "./transports/polling.js";
@@ -76,11 +77,8 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   upgraded = false;
 
   readonly #host: SessionHost;
-  /** Packets waiting for the transport; those before `#head` have been handed to it already. */
-  #queue: QueuedPacket[] = [];
-  #head = 0;
-  /** Bytes of the packets from `#head` on. */
-  #queuedBytes = 0;
+  /** Packets waiting for the transport. */
+  readonly #queue = new PacketQueue();
   /** The transport's unwritten bytes when the first packet since the last flush was queued. */
   #transportBacklog = 0;
   /** What waited for the client (queued and unwritten bytes) when the first packet since the last flush was queued. */
@@ -109,7 +107,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
 
   /** Bytes waiting to reach this client: queued packets plus the socket's unwritten bytes. */
   get bufferedBytes(): number {
-    return this.#queuedBytes + this.transport.bufferedAmount;
+    return this.#queue.bytes + this.transport.bufferedAmount;
   }
 
   /** Sends the open packet and starts the heartbeat. Called once by the server. */
@@ -168,7 +166,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   get volatileWritable(): boolean {
     return (
       this.readyState === "open" &&
-      this.#head === this.#queue.length &&
+      this.#queue.length === 0 &&
       this.transport.writable &&
       this.transport.bufferedAmount === 0
     );
@@ -193,9 +191,9 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     // of a broadcast's cost.
     if (!this.#flushScheduled) {
       this.#transportBacklog = this.transport.bufferedAmount;
-      this.#carried = this.#queuedBytes + this.#transportBacklog;
+      this.#carried = this.#queue.bytes + this.#transportBacklog;
     }
-    const backlog = this.#queuedBytes + this.#transportBacklog;
+    const backlog = this.#queue.bytes + this.#transportBacklog;
     // Every packet counts at its full size, shared broadcast frames included: the limit is how far
     // behind a client may fall. What the app queues in one go for a client with nothing waiting
     // always goes (a burst or a recovery replay larger than the limit is not refused on its size
@@ -210,7 +208,6 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
       this.emit("packetCreate", { ...item.packet, options: { compress: item.compress } });
     }
     this.#queue.push(item);
-    this.#queuedBytes += size;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       this.#host.scheduler.schedule(this);
@@ -229,65 +226,38 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
    */
   flush(): void {
     this.#flushScheduled = false;
-    if (this.#closeAfterBatch && this.#head < this.#queue.length && !(this.transport instanceof PollingTransport)) {
+    if (this.#closeAfterBatch && this.#queue.length > 0 && !(this.transport instanceof PollingTransport)) {
       // upgraded meanwhile: the close packet follows the queue on the WebSocket
       this.#closeAfterBatch = false;
       this.#pushClose();
     }
     let sent = false;
-    while (this.readyState !== "closed" && this.#head < this.#queue.length && this.transport.writable) {
-      const end = this.#batchEnd(this.transport.batchBytes);
-      // before the batch is taken, as engine.io does: a listener that throws leaves it queued,
+    while (this.readyState !== "closed" && this.#queue.length > 0 && this.transport.writable) {
+      const batch = this.#queue.take(this.transport.batchBytes);
+      // before the batch is written, as engine.io does: a listener that throws leaves it queued,
       // and the flush is tried again next turn
       if (this.hasListeners("flush")) {
         try {
           this.emit(
             "flush",
-            this.#queue.slice(this.#head, end).map((q) => q.packet),
+            batch.map((q) => q.packet),
           );
         } catch (err) {
+          this.#queue.restore(batch);
           this.#flushScheduled = true;
           this.#host.scheduler.schedule(this);
           throw err;
         }
       }
-      let batch: QueuedPacket[];
-      if (this.#head === 0 && end === this.#queue.length) {
-        batch = this.#queue;
-        this.#queue = [];
-        this.#queuedBytes = 0;
-      } else {
-        batch = this.#queue.slice(this.#head, end);
-        for (const item of batch) this.#queuedBytes -= item.size;
-        this.#head = end;
-        if (end === this.#queue.length) {
-          this.#queue = [];
-          this.#head = 0;
-          this.#queuedBytes = 0;
-        }
-      }
       this.transport.send(batch);
       sent = true;
     }
-    if (!sent || this.#head < this.#queue.length) return;
+    if (!sent || this.#queue.length > 0) return;
     if (this.#closeAfterBatch) {
       this.#closeAfterBatch = false;
       this.#pushClose(); // goes out with the next poll
     }
     if (this.hasListeners("drain")) this.emit("drain");
-  }
-
-  /** The end of the next batch: at least one packet, then as many as fit in `maxBytes`. */
-  #batchEnd(maxBytes: number): number {
-    const queue = this.#queue;
-    if (this.#queuedBytes <= maxBytes) return queue.length;
-    let end = this.#head;
-    let bytes = 0;
-    do {
-      bytes += (queue[end] as QueuedPacket).size;
-      end++;
-    } while (end < queue.length && bytes + (queue[end] as QueuedPacket).size <= maxBytes);
-    return end;
   }
 
   /**
@@ -301,7 +271,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     this.#heartbeat.cancel();
     // Over polling, the close packet waits for the next response: socket.io-client acts on a
     // close at once but on the packets decoded with it a tick later, so they would be lost.
-    if (this.#head < this.#queue.length && this.transport instanceof PollingTransport) this.#closeAfterBatch = true;
+    if (this.#queue.length > 0 && this.transport instanceof PollingTransport) this.#closeAfterBatch = true;
     else this.#pushClose();
     // A polling client that never polls again must not hold the session forever.
     this.#closeTimer = setTimeout(() => this.#onClose(CloseReasons.FORCED_CLOSE), this.#host.opts.pingTimeout);
@@ -312,7 +282,6 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     // engine.io's wire form when no poll is waiting: the next poll gets a noop, then the close
     if (this.transport instanceof PollingTransport && !this.transport.writable) {
       this.#queue.push({ packet: { type: "noop" }, size: 1, compress: false });
-      this.#queuedBytes += 1;
     }
     this.#queue.push({
       packet: { type: "close" },
@@ -320,7 +289,6 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
       compress: false,
       callback: () => this.#onClose(CloseReasons.FORCED_CLOSE),
     });
-    this.#queuedBytes += 1;
   }
 
   /** Ends the session now, writing what the transport can take at once. Used on server shutdown. */
@@ -328,7 +296,6 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     if (this.readyState === "closed") return;
     if (this.transport.writable) {
       this.#queue.push({ packet: { type: "close" }, size: 1, compress: false });
-      this.#queuedBytes += 1;
       this.flush();
     }
     this.#onClose(reason, undefined, "server");
@@ -485,9 +452,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     }
     this.upgrading = false;
     this.transport.close(mode);
-    this.#queue = [];
-    this.#head = 0;
-    this.#queuedBytes = 0;
+    this.#queue.clear();
     this.#host.onSessionClosed(this);
     this.consumer?.onSessionClose(reason, description);
     this.emit("close", reason, description);

@@ -15,12 +15,19 @@ const NO_HANDLER: TransportHandler = {
 const TRANSPORT = Symbol("tutti.transport");
 
 /**
- * The most bytes of frames copied into one buffer for one write, and so the session's batch: a
- * turn's few frames go out in one plain write (cheaper than a writev, measured in bench/ fan-out
- * and echo), while a larger burst reaches the socket in batches of this size as the socket takes
- * them, so a client costs at most one such copy on top of the frames all recipients share.
+ * The most bytes of frames the session hands over at once: a larger burst reaches the socket in
+ * batches of this size as the socket takes them, the rest waiting in the session's queue as
+ * references to the frames all recipients share.
  */
 const BATCH_BYTES = 64 * 1024;
+
+/**
+ * Up to this many bytes, a batch's frames are copied into one buffer for one plain write: a
+ * turn's few frames cost less that way than a writev (measured in bench/ fan-out and echo).
+ * Past it they go to the socket as they are, in one writev under a cork: a copy per recipient of
+ * a burst's shared frames was most of what a burst to many clients cost in memory.
+ */
+const COPY_LIMIT = 16 * 1024;
 
 type OwnedWebSocket = WebSocket & { [TRANSPORT]: WebSocketTransport };
 type OwnedSocket = Duplex & { [TRANSPORT]: WebSocketTransport };
@@ -114,10 +121,10 @@ export class WebSocketTransport implements Transport {
 
   /**
    * No extension negotiated: ws frames synchronously and queues nothing, so our frames may go
-   * straight to the socket. The batch (shared broadcast frames, and frames built here by ws's
-   * own `Sender.frame`; at most `batchBytes` unless one frame is larger) goes out as one buffer
-   * in one plain write: cheaper than ws.send per packet under a cork, which ends in a writev of
-   * two entries per packet (measured in bench/ fan-out and echo).
+   * straight to the socket. A batch of up to `COPY_LIMIT` bytes (shared broadcast frames, and
+   * frames built here by ws's own `Sender.frame`) goes out as one buffer in one plain write:
+   * cheaper than ws.send per packet under a cork, which ends in a writev of two entries per
+   * packet (measured in bench/ fan-out and echo). A larger one goes as it is, in one writev.
    */
   #sendRaw(packets: readonly QueuedPacket[]): void {
     const socket = this.#socket;
@@ -145,9 +152,8 @@ export class WebSocketTransport implements Transport {
             for (const callback of callbacks) callback();
           };
     if (chunks.length === 1) socket.write(chunks[0] as Buffer, done);
-    else if (bytes <= BATCH_BYTES) socket.write(Buffer.concat(chunks, bytes), done);
+    else if (bytes <= COPY_LIMIT) socket.write(Buffer.concat(chunks, bytes), done);
     else {
-      // a frame larger than a batch (or a batch a few header bytes over): not copied, one writev
       socket.cork();
       for (let i = 0; i < chunks.length; i++)
         socket.write(chunks[i] as Buffer, i === chunks.length - 1 ? done : undefined);
