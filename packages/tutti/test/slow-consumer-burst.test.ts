@@ -141,4 +141,27 @@ describe("a slow consumer during a burst (maxBufferedBytes at its default)", () 
       }
     },
   );
+
+  test(
+    "with per-message deflate, a burst larger than a batch reaches the official client whole and in order",
+    T,
+    async () => {
+      const COUNT = 2_000;
+      const s = await startIo({ perMessageDeflate: { threshold: 0 } });
+      try {
+        serve(s);
+        const member = officialMember(s, "websocket");
+        await connected(member.client);
+        burst(s, COUNT, 1024);
+        await until(() => member.indices.length === COUNT, "the whole burst", 60_000);
+        assert.deepEqual(
+          member.indices,
+          Array.from({ length: COUNT }, (_, i) => i),
+        );
+        assert.equal(member.client.connected, true);
+      } finally {
+        await s.close();
+      }
+    },
+  );
 });

@@ -71,6 +71,8 @@ export class WebSocketTransport implements Transport {
    */
   readonly #rawFrames: boolean;
   #closed = false;
+  /** With per-message deflate: a batch is with ws, being compressed, and not yet on the socket. */
+  #compressing = false;
 
   constructor(ws: WebSocket, socket: Duplex, supportsBinary: boolean) {
     this.#ws = ws;
@@ -99,7 +101,9 @@ export class WebSocketTransport implements Transport {
 
   get writable(): boolean {
     // Node's own signal that the socket holds a high-water mark's worth: "drain" follows.
-    return !this.#closed && this.#ws.readyState === WebSocket.OPEN && !this.#socket.writableNeedDrain;
+    return (
+      !this.#closed && this.#ws.readyState === WebSocket.OPEN && !this.#socket.writableNeedDrain && !this.#compressing
+    );
   }
 
   get bufferedAmount(): number {
@@ -161,16 +165,28 @@ export class WebSocketTransport implements Transport {
     }
   }
 
-  /** With per-message deflate, ws compresses and orders frames itself. */
+  /**
+   * With per-message deflate, ws compresses and orders frames itself, asynchronously: the
+   * transport takes no further batch until ws has written this one, so a burst waits in the
+   * session's queue rather than in ws's.
+   */
   #sendThroughWs(packets: readonly QueuedPacket[]): void {
     const ws = this.#ws;
     const socket = this.#socket;
+    this.#compressing = true;
     socket.cork();
-    for (const item of packets) {
+    for (let i = 0; i < packets.length; i++) {
+      const item = packets[i] as QueuedPacket;
       const frame = encodeFrame(item.packet, this.#supportsBinary);
       const binary = typeof frame !== "string";
-      if (item.callback) {
-        const cb = item.callback;
+      const cb = item.callback;
+      if (i === packets.length - 1) {
+        ws.send(frame, { binary, compress: item.compress }, () => {
+          cb?.();
+          this.#compressing = false;
+          this.handler.onWritable();
+        });
+      } else if (cb) {
         ws.send(frame, { binary, compress: item.compress }, () => cb());
       } else {
         ws.send(frame, { binary, compress: item.compress });
