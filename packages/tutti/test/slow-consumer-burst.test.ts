@@ -164,4 +164,44 @@ describe("a slow consumer during a burst (maxBufferedBytes at its default)", () 
       }
     },
   );
+
+  test(
+    "the default limit: a stalled client is never cut within a 1 MiB replay plus 3 MiB of live traffic; it is cut later",
+    T,
+    async () => {
+      const s = await startIo({ pingInterval: 120_000, pingTimeout: 120_000 });
+      try {
+        const sockets = serve(s);
+        const stalled = new RawMember(s.port);
+        await stalled.connect();
+        await until(() => sockets.size === 1, "the socket on the server");
+        const socket = [...sockets.values()][0] as Socket;
+        let reason: string | undefined;
+        socket.on("disconnect", (r) => {
+          reason = r;
+        });
+        (stalled.tcp as NetSocket).pause();
+        const MiB = 1024 * 1024;
+        // a recovery replay: 1 MiB queued in one go
+        burst(s, 1024, 1024);
+        let sent = MiB;
+        // then live traffic, 16 KiB a turn, until the server gives up on the client
+        const live = "y".repeat(16 * 1024);
+        let peak = 0;
+        while (reason === undefined && sent < 256 * MiB) {
+          await new Promise((resolve) => setImmediate(resolve));
+          socket.emit("live", live);
+          sent += live.length;
+          if (reason === undefined) peak = Math.max(peak, socket.conn.bufferedBytes);
+        }
+        assert.equal(reason, "slow consumer");
+        // the server held up to the 4 MiB default for it (replay and live traffic), never more
+        assert.ok(peak > 4 * MiB - 2 * live.length, `peak backlog ${peak}`);
+        assert.ok(peak <= 4 * MiB, `peak backlog ${peak}`);
+        stalled.tcp?.destroy();
+      } finally {
+        await s.close();
+      }
+    },
+  );
 });
