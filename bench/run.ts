@@ -12,6 +12,7 @@ import { echo } from "./workloads/echo.js";
 import { fanout } from "./workloads/fanout.js";
 import { handshakes } from "./workloads/handshakes.js";
 import { idle } from "./workloads/idle.js";
+import { slowConsumer } from "./workloads/slow-consumer.js";
 import type { Mode, Sample, Workload } from "./workloads/workload.js";
 
 /**
@@ -46,6 +47,7 @@ const ALL: Workload[] = [
   chat(mode),
   handshakes(mode),
   fanout(mode, "polling", burst),
+  slowConsumer(mode),
 ];
 const only = args.only?.split(",");
 const selected = only ? ALL.filter((w) => only.includes(w.name)) : ALL;
@@ -129,6 +131,9 @@ function progress(workload: Workload, round: number, spec: TargetSpec, s: Sample
     `${f(m.rate, 4)} ${workload.unit}/s`,
     `p50 ${f(m.p50Ms)} ms p99 ${f(m.p99Ms)} ms`,
     `rss ${f(m.rssKiB)} KiB heap ${f(m.heapKiB)} KiB/conn`,
+    s.peakRss === undefined
+      ? ""
+      : `peak ${f(m.peakMiB)} MiB settled ${f(m.settledMiB)} MiB (js ${f(m.settledJsMiB)}) cut ${s.cut === 1 ? "yes" : "no"} got ${f(m.perHealthy, 5)}`,
     s.errors ? `ERRORS ${s.errors}` : "",
   ].join("  ");
 }

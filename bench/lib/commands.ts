@@ -12,6 +12,10 @@ export interface ServerReady {
 export interface MemSample {
   rss: number;
   heapUsed: number;
+  /** Memory outside the V8 heap held by JavaScript objects (Buffers' backing stores among it). */
+  external: number;
+  /** V8 heap committed (used or not). */
+  heapTotal: number;
 }
 
 export interface PublishArgs {
@@ -28,6 +32,8 @@ type NoArgs = Record<string, never>;
 export type ServerCommands = {
   mem: { args: NoArgs; result: MemSample };
   publish: { args: PublishArgs; result: { published: number } };
+  /** Engine.IO sessions (raw ws: connections) the server holds now. */
+  clients: { args: NoArgs; result: { clients: number } };
 };
 
 export type Transport = "websocket" | "polling";
@@ -60,6 +66,11 @@ export type LoadCommands = {
   echo: { args: { durationMs: number; bytes: number }; result: WindowResult };
   chat: { args: { durationMs: number; perSecond: number; bytes: number }; result: WindowResult };
   handshakeLoop: { args: { port: number; durationMs: number; concurrency: number }; result: WindowResult };
+  /**
+   * Pauses the TCP sockets of this generator's last `count` clients: they stop reading, as a
+   * stalled client does. They are left out of `awaitMessages`, and their loss is not an error.
+   */
+  stall: { args: { count: number }; result: { stalled: number } };
   disconnect: { args: NoArgs; result: null };
 };
 

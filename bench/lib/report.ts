@@ -12,6 +12,11 @@ export interface RunNumbers {
   rssPerConn: number;
   heapPerConn: number;
   errors: number;
+  peakRss?: number;
+  settledRss?: number;
+  settledJs?: number;
+  cut?: number;
+  perHealthy?: number;
 }
 
 export interface TargetRuns {
@@ -38,6 +43,13 @@ interface Medians {
   heapKiB: number;
   userShare: number;
   errors: number;
+  peakMiB: number;
+  settledMiB: number;
+  settledJsMiB: number;
+  /** Runs in which the stalled client was cut, and runs that report it. */
+  cuts: number;
+  cutRuns: number;
+  perHealthy: number;
 }
 
 /** Each metric's median over the rounds, taken independently per metric. */
@@ -52,6 +64,12 @@ export function medians(runs: readonly RunNumbers[]): Medians {
     heapKiB: of((r) => r.heapPerConn / 1024),
     userShare: of((r) => r.cpu.user / (r.cpu.user + r.cpu.system)),
     errors: runs.reduce((n, r) => n + r.errors, 0),
+    peakMiB: of((r) => (r.peakRss ?? Number.NaN) / 2 ** 20),
+    settledMiB: of((r) => (r.settledRss ?? Number.NaN) / 2 ** 20),
+    settledJsMiB: of((r) => (r.settledJs ?? Number.NaN) / 2 ** 20),
+    cuts: runs.reduce((n, r) => n + (r.cut ?? 0), 0),
+    cutRuns: runs.filter((r) => r.cut !== undefined).length,
+    perHealthy: of((r) => r.perHealthy ?? Number.NaN),
   };
 }
 
@@ -87,6 +105,16 @@ function columns(unit: string): Column[] {
     metric("RSS KiB/conn", (m) => m.rssKiB),
     metric("heap KiB/conn", (m) => m.heapKiB),
     { head: "user CPU", value: (m) => m.userShare, show: (m) => percent(m.userShare), ratio: false },
+    metric("peak RSS MiB", (m) => m.peakMiB),
+    metric("settled RSS MiB", (m) => m.settledMiB),
+    metric("settled heap + external MiB", (m) => m.settledJsMiB),
+    {
+      head: "slow client cut",
+      value: (m) => (m.cutRuns > 0 ? m.cuts : Number.NaN),
+      show: (m) => `${m.cuts} of ${m.cutRuns}`,
+      ratio: false,
+    },
+    { head: "each healthy client got", value: (m) => m.perHealthy, show: (m) => num(m.perHealthy), ratio: false },
   ];
 }
 

@@ -18,6 +18,8 @@ export interface LoadClient {
   close(): void;
   /** Drops the connection at once: for tearing down thousands of clients after a run. */
   terminate(): void;
+  /** Stops reading from the connection (its TCP socket paused), where the transport allows. */
+  stall?(): void;
 }
 
 /** `msg` events start with these bytes after the "42" (EVENT without ack id): the stamp follows. */

@@ -16,6 +16,8 @@ import { WsClient } from "./ws-client.js";
 const CONNECT_CONCURRENCY = 64;
 
 let clients: LoadClient[] = [];
+/** Clients paused by `stall`: left out of `awaitMessages`, and their loss is expected. */
+const stalled = new Set<LoadClient>();
 /** The room each client joined, by its global index at connect time. */
 const roomOf = new Map<LoadClient, string>();
 let agent: Agent | undefined;
@@ -34,9 +36,11 @@ function track(client: LoadClient): void {
   client.onMsg = (stamp) => {
     events++;
     if (stamp >= 0) latency.record(nowMicros() - stamp);
-    if (client.received === target && ++reached === clients.length) waiting?.resolve(result());
+    if (client.received === target && !stalled.has(client) && ++reached === clients.length - stalled.size)
+      waiting?.resolve(result());
   };
   client.onLost = (reason) => {
+    if (stalled.has(client)) return;
     errors++;
     // A lost client never reaches the target: fail now rather than at the request's timeout.
     waiting?.reject(new Error(`a client was lost while awaiting messages: ${reason}`));
@@ -87,8 +91,8 @@ async function connect(args: ConnectArgs): Promise<{ connected: number }> {
 
 function awaitMessages(perClient: number): Promise<WindowResult> {
   target = perClient;
-  reached = clients.filter((c) => c.received >= perClient).length;
-  if (reached === clients.length) return Promise.resolve(result());
+  reached = clients.filter((c) => c.received >= perClient && !stalled.has(c)).length;
+  if (reached === clients.length - stalled.size) return Promise.resolve(result());
   return new Promise((resolve, reject) => {
     waiting = { resolve, reject };
   });
@@ -182,10 +186,19 @@ serveCommands<LoadCommands>({
   echo: ({ durationMs, bytes }) => echo(durationMs, bytes),
   chat: ({ durationMs, perSecond, bytes }) => chat(durationMs, perSecond, bytes),
   handshakeLoop: ({ port, durationMs, concurrency }) => handshakeLoop(port, durationMs, concurrency),
+  stall: ({ count }) => {
+    for (const client of clients.slice(-count)) {
+      if (!client.stall) throw new Error("this transport cannot stall a client");
+      client.stall();
+      stalled.add(client);
+    }
+    return { stalled: stalled.size };
+  },
   disconnect: () => {
     window++;
     for (const c of clients) c.terminate();
     clients = [];
+    stalled.clear();
     roomOf.clear();
     agent?.destroy();
     agent = undefined;

@@ -1,3 +1,4 @@
+import { type NetConnectOpts, connect as netConnect, type Socket } from "node:net";
 import { WebSocket } from "ws";
 import { readStamp } from "../lib/clock.js";
 import { AckTable, encodeEvent, type LoadClient, MSG_PREFIX, readAckId } from "./load-client.js";
@@ -13,6 +14,7 @@ export class WsClient implements LoadClient {
   readonly #url: string;
   readonly #acks = new AckTable();
   #ws: WebSocket | undefined;
+  #tcp: Socket | undefined;
   #closing = false;
 
   constructor(port: number) {
@@ -22,7 +24,15 @@ export class WsClient implements LoadClient {
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
       // No compression and no UTF-8 check on what the servers send: the client side stays light.
-      const ws = new WebSocket(this.#url, { perMessageDeflate: false, skipUTF8Validation: true });
+      const ws = new WebSocket(this.#url, {
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+        // the TCP socket, kept so that `stall` can pause it
+        createConnection: (opts: object) => {
+          this.#tcp = netConnect(opts as NetConnectOpts);
+          return this.#tcp;
+        },
+      });
       this.#ws = ws;
       let connected = false;
       ws.on("message", (data: Buffer) => {
@@ -75,5 +85,10 @@ export class WsClient implements LoadClient {
   terminate(): void {
     this.#closing = true;
     this.#ws?.terminate();
+  }
+
+  /** Stops reading: the kernel's buffers fill, then the server's. */
+  stall(): void {
+    this.#tcp?.pause();
   }
 }

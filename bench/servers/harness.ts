@@ -9,6 +9,8 @@ export interface Target {
   httpServer: HttpServer;
   /** Broadcasts `msg(payload)` to every client in `room`. */
   publish(room: string, payload: string): void;
+  /** Engine.IO sessions (raw ws: connections) held now. */
+  clients(): number;
   impl: string;
 }
 
@@ -18,8 +20,8 @@ function sampleMemory(): MemSample {
   // Twice: the first pass runs finalizers that free more on the second.
   gc();
   gc();
-  const { rss, heapUsed } = process.memoryUsage();
-  return { rss, heapUsed };
+  const { rss, heapUsed, external, heapTotal } = process.memoryUsage();
+  return { rss, heapUsed, external, heapTotal };
 }
 
 /**
@@ -45,6 +47,7 @@ export function runTarget(target: Target): void {
   serveCommands<ServerCommands>({
     mem: () => sampleMemory(),
     publish: (args) => publish(target, args),
+    clients: () => ({ clients: target.clients() }),
   });
   target.httpServer.listen(0, "127.0.0.1", () => {
     const { port } = target.httpServer.address() as AddressInfo;

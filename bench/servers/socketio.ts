@@ -23,5 +23,6 @@ io.on("connection", (socket) => {
 runTarget({
   httpServer,
   publish: (room, payload) => io.to(room).emit("msg", payload),
+  clients: () => io.engine.clientsCount,
   impl: `socket.io (${import.meta.resolve("socket.io")})`,
 });

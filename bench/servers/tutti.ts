@@ -30,5 +30,6 @@ io.on("connection", (socket) => {
 runTarget({
   httpServer,
   publish: (room, payload) => io.to(room).emit("msg", payload),
+  clients: () => io.engine.clientsCount,
   impl: `tutti (${import.meta.resolve("tutti")})`,
 });

@@ -185,5 +185,6 @@ httpServer.on("upgrade", (req, socket, head) => {
 runTarget({
   httpServer,
   publish: (room, payload) => broadcast(room, payload),
+  clients: () => connections.size,
   impl: `raw ws (write mode ${WRITE_MODE})`,
 });

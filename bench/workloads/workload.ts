@@ -20,6 +20,16 @@ export interface Sample {
   heapPerConn: number;
   /** Clients lost or handshakes failed during the window: any is a red flag. */
   errors: number;
+  /** Slow consumer: server RSS growth at its peak during the burst, in bytes. */
+  peakRss?: number;
+  /** Slow consumer: server RSS growth after the burst, the next packet, a pause and a full GC, in bytes. */
+  settledRss?: number;
+  /** Slow consumer: what of `settledRss` JavaScript still holds (V8 heap used plus external memory), in bytes. */
+  settledJs?: number;
+  /** Slow consumer: 1 when the server cut the stalled client, 0 when it still held it. */
+  cut?: number;
+  /** Slow consumer: messages each healthy client received in the window. */
+  perHealthy?: number;
 }
 
 export interface RunContext {

@@ -8,6 +8,7 @@ import type { FlushScheduler } from "./flush-scheduler.js";
 import { snapshotRequest } from "./handshake-request.js";
 import { LazyEmitter } from "./lazy-emitter.js";
 import type { ResolvedEngineOptions } from "./options.js";
+import { PacketQueue } from "./packet-queue.js";
 import type { PreparedMessage } from "./prepared-message.js";
 import type { CloseMode, QueuedPacket, Transport, TransportHandler } from "./transport.js";
 import { PollingTransport } from "./transports/polling.js";
@@ -77,10 +78,12 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   upgraded = false;
 
   readonly #host: SessionHost;
-  #queue: QueuedPacket[] = [];
-  #queuedBytes = 0;
-  /** The transport's unwritten bytes when the first packet of this turn was queued. */
+  /** Packets waiting for the transport. */
+  readonly #queue = new PacketQueue();
+  /** The transport's unwritten bytes when the first packet since the last flush was queued. */
   #transportBacklog = 0;
+  /** What waited for the client (queued and unwritten bytes) when the first packet since the last flush was queued. */
+  #carried = 0;
   #flushScheduled = false;
   /** The heartbeat: in the host's `pings` queue until the next ping, then in `pongs` until the pong. */
   readonly #heartbeat = new Deadline(this);
@@ -105,7 +108,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
 
   /** Bytes waiting to reach this client: queued packets plus the socket's unwritten bytes. */
   get bufferedBytes(): number {
-    return this.#queuedBytes + this.transport.bufferedAmount;
+    return this.#queue.bytes + this.transport.bufferedAmount;
   }
 
   /** Sends the open packet and starts the heartbeat. Called once by the server. */
@@ -183,12 +186,21 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
 
   #push(item: QueuedPacket): void {
     const size = item.size;
-    // The transport's unwritten bytes are read once per turn, with the first packet queued: until
-    // the flush nothing more is written, so the figure can only have shrunk since, and the check
-    // stays on the safe side. A read per packet was a measured share of a broadcast's cost.
-    if (this.#queue.length === 0) this.#transportBacklog = this.transport.bufferedAmount;
-    const backlog = this.#queuedBytes + this.#transportBacklog;
-    if (backlog > 0 && backlog + size > this.#host.opts.maxBufferedBytes) {
+    // The transport's unwritten bytes are read once per turn, with the first packet queued since
+    // the last flush: until the next flush nothing more is written, so the figure can only have
+    // shrunk since, and the check stays on the safe side. A read per packet was a measured share
+    // of a broadcast's cost.
+    if (!this.#flushScheduled) {
+      this.#transportBacklog = this.transport.bufferedAmount;
+      this.#carried = this.#queue.bytes + this.#transportBacklog;
+    }
+    const backlog = this.#queue.bytes + this.#transportBacklog;
+    // Every packet counts at its full size, shared broadcast frames included: the limit is how far
+    // behind a client may fall. What the app queues in one go for a client with nothing waiting
+    // always goes (a burst or a recovery replay larger than the limit is not refused on its size
+    // alone: the client has not yet had a chance to read it); a packet queued while an earlier
+    // turn's backlog still waits, and would take it past the limit, closes the session.
+    if (this.#carried > 0 && backlog + size > this.#host.opts.maxBufferedBytes) {
       this.#onClose(CloseReasons.SLOW_CONSUMER, `more than ${this.#host.opts.maxBufferedBytes} bytes buffered`);
       return;
     }
@@ -197,42 +209,51 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
       this.emit("packetCreate", { ...item.packet, options: { compress: item.compress } });
     }
     this.#queue.push(item);
-    this.#queuedBytes += size;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       this.#host.scheduler.schedule(this);
     }
   }
 
-  /** Writes the queue to the transport if it can take it. Called once per event-loop turn. */
+  /**
+   * Writes the queue to the transport while it can take it. Called once per event-loop turn with
+   * something queued, and again each time the transport becomes writable.
+   *
+   * The transport gets batches of at most its `batchBytes` (one write of one buffer each for a
+   * WebSocket) and no more once it reports it cannot take more (a socket waiting for "drain", a
+   * poll answered): the rest stays queued here as references to the shared broadcast frames, so a
+   * burst to many clients holds one copy of each frame, not one per recipient, and a client that
+   * does not read holds only its socket's batch on top.
+   */
   flush(): void {
     this.#flushScheduled = false;
-    if (this.readyState === "closed" || this.#queue.length === 0 || !this.transport.writable) return;
-    // before the batch is taken, as engine.io does: a listener that throws leaves it queued,
-    // and the flush is tried again next turn
-    if (this.hasListeners("flush")) {
-      try {
-        this.emit(
-          "flush",
-          this.#queue.map((q) => q.packet),
-        );
-      } catch (err) {
-        this.#flushScheduled = true;
-        this.#host.scheduler.schedule(this);
-        throw err;
-      }
-    }
-    const batch = this.#queue;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    if (this.#closeAfterBatch && !(this.transport instanceof PollingTransport)) {
-      // upgraded meanwhile: the close packet can follow the batch in the same write
+    if (this.#closeAfterBatch && this.#queue.length > 0 && !(this.transport instanceof PollingTransport)) {
+      // upgraded meanwhile: the close packet follows the queue on the WebSocket
       this.#closeAfterBatch = false;
       this.#pushClose();
-      batch.push(...this.#queue.splice(0));
-      this.#queuedBytes = 0;
     }
-    this.transport.send(batch);
+    let sent = false;
+    while (this.readyState !== "closed" && this.#queue.length > 0 && this.transport.writable) {
+      const batch = this.#queue.take(this.transport.batchBytes);
+      // before the batch is written, as engine.io does: a listener that throws leaves it queued,
+      // and the flush is tried again next turn
+      if (this.hasListeners("flush")) {
+        try {
+          this.emit(
+            "flush",
+            batch.map((q) => q.packet),
+          );
+        } catch (err) {
+          this.#queue.restore(batch);
+          this.#flushScheduled = true;
+          this.#host.scheduler.schedule(this);
+          throw err;
+        }
+      }
+      this.transport.send(batch);
+      sent = true;
+    }
+    if (!sent || this.#queue.length > 0) return;
     if (this.#closeAfterBatch) {
       this.#closeAfterBatch = false;
       this.#pushClose(); // goes out with the next poll
@@ -265,7 +286,6 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     // engine.io's wire form when no poll is waiting: the next poll gets a noop, then the close
     if (this.transport instanceof PollingTransport && !this.transport.writable) {
       this.#queue.push({ packet: { type: "noop" }, size: 1, compress: false });
-      this.#queuedBytes += 1;
     }
     this.#queue.push({
       packet: { type: "close" },
@@ -273,7 +293,6 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
       compress: false,
       callback: () => this.#onClose(CloseReasons.FORCED_CLOSE),
     });
-    this.#queuedBytes += 1;
   }
 
   /** Ends the session now, writing what the transport can take at once. Used on server shutdown. */
@@ -437,8 +456,7 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
     }
     this.upgrading = false;
     this.transport.close(mode);
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.#queue.clear();
     this.#host.onSessionClosed(this);
     this.consumer?.onSessionClose(reason, description);
     this.emit("close", reason, description);

@@ -63,10 +63,11 @@ export interface EngineOptions {
   /** gzip/deflate for polling responses at or above `threshold` bytes. Default on, threshold 1024. */
   httpCompression?: boolean | { threshold?: number };
   /**
-   * Most bytes a session may hold for a client that does not read: queued packets plus what the
-   * WebSocket has not yet written. A packet that would take the backlog past it closes the
-   * session with "slow consumer"; a packet alone in an empty buffer always goes, whatever its
-   * size. Default 16 MiB.
+   * Most bytes a session may hold for a client that does not read: queued packets (a shared
+   * broadcast frame counted in full for each recipient) plus what the transport has not yet
+   * written. A packet queued while an earlier turn's backlog still waits, and that would take the
+   * backlog past it, closes the session with "slow consumer"; what is queued in one go for a
+   * client with nothing waiting always goes, whatever its size. Default 4 MiB.
    */
   maxBufferedBytes?: number;
   /** Destroy upgrade requests outside `path` that nobody else answers. Default true. */
@@ -249,7 +250,10 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
     cookie,
     perMessageDeflate,
     httpCompression,
-    maxBufferedBytes: positive("maxBufferedBytes", opts.maxBufferedBytes, 16 * 1024 * 1024),
+    // 4 MiB: a client's own recovery replay (at most about 1 MiB) plus three times that of live
+    // traffic while it reads it, never cut; a thousand stalled clients hold at most 4 GiB of
+    // their own packets (shared broadcast frames are held once), a quarter of the former 16 MiB.
+    maxBufferedBytes: positive("maxBufferedBytes", opts.maxBufferedBytes, 4 * 1024 * 1024),
     destroyUpgrade: opts.destroyUpgrade ?? true,
     destroyUpgradeTimeout: positive("destroyUpgradeTimeout", opts.destroyUpgradeTimeout, 1000),
     generateId: opts.generateId,

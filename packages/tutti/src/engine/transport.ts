@@ -23,7 +23,7 @@ export interface TransportHandler {
   onTransportError(description: string): void;
   /** The client closed the transport. */
   onTransportClose(description: string): void;
-  /** The transport can take packets again (a polling GET arrived). */
+  /** The transport can take packets again (a polling GET arrived, a socket drained). */
   onWritable(): void;
 }
 
@@ -42,10 +42,19 @@ export type CloseMode = "server" | "client" | "error";
 export interface Transport {
   readonly name: TransportName;
   handler: TransportHandler;
-  /** True when `send` writes now rather than having nowhere to write. */
+  /**
+   * True when `send` writes now: there is somewhere to write, and what was written before has
+   * been taken (else the transport calls `onWritable` once it has).
+   */
   readonly writable: boolean;
   /** Bytes handed to the socket and not yet written. */
   readonly bufferedAmount: number;
+  /**
+   * The most bytes of queued packets the session hands to `send` at once (one packet always goes,
+   * whatever its size). The rest waits in the session's queue until `writable` again, so what the
+   * transport copies per client stays bounded whatever the burst.
+   */
+  readonly batchBytes: number;
   /** Writes packets; the caller checked `writable`. */
   send(packets: readonly QueuedPacket[]): void;
   close(mode: CloseMode): void;

@@ -15,6 +15,14 @@ export interface PollingLimits {
   clock: Clock;
 }
 
+/**
+ * The most bytes of queued packets in one response (one packet always goes): each response body
+ * is a copy for one client, so a burst to many polling clients is answered in parts while the
+ * rest waits in each session's queue as shared references; 256 KiB still carries a 1 MiB
+ * recovery replay in four polls.
+ */
+const BATCH_BYTES = 256 * 1024;
+
 const NOOP = encodePayloadPacket({ type: "noop" });
 const CLOSE = encodePayloadPacket({ type: "close" });
 
@@ -38,6 +46,7 @@ interface PendingGet {
  */
 export class PollingTransport implements Transport {
   readonly name = "polling" as const;
+  readonly batchBytes = BATCH_BYTES;
   handler: TransportHandler = NO_HANDLER;
   readonly #limits: PollingLimits;
   #get: PendingGet | undefined;

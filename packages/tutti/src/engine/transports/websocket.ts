@@ -14,10 +14,23 @@ const NO_HANDLER: TransportHandler = {
 
 const TRANSPORT = Symbol("tutti.transport");
 
-/** Past this many bytes in one turn, frames are written as they are rather than copied into one buffer. */
-const COPY_LIMIT = 64 * 1024;
+/**
+ * The most bytes of frames the session hands over at once: a larger burst reaches the socket in
+ * batches of this size as the socket takes them, the rest waiting in the session's queue as
+ * references to the frames all recipients share.
+ */
+const BATCH_BYTES = 64 * 1024;
+
+/**
+ * Up to this many bytes, a batch's frames are copied into one buffer for one plain write: a
+ * turn's few frames cost less that way than a writev (measured in bench/ fan-out and echo).
+ * Past it they go to the socket as they are, in one writev under a cork: a copy per recipient of
+ * a burst's shared frames was most of what a burst to many clients cost in memory.
+ */
+const COPY_LIMIT = 16 * 1024;
 
 type OwnedWebSocket = WebSocket & { [TRANSPORT]: WebSocketTransport };
+type OwnedSocket = Duplex & { [TRANSPORT]: WebSocketTransport };
 
 // One set of listener functions for every connection, finding their transport on the socket:
 // per-connection closures were a measurable share of an idle connection's heap.
@@ -33,13 +46,19 @@ function onWsClose(this: WebSocket, code: number): void {
   (this as OwnedWebSocket)[TRANSPORT].onClose(code);
 }
 
+function onSocketDrain(this: Duplex): void {
+  (this as OwnedSocket)[TRANSPORT].handler.onWritable();
+}
+
 /**
  * The WebSocket transport: one Engine.IO packet per frame, binary frames for binary messages.
- * Frames queued in one event-loop turn are written under one cork, so the kernel sees a single
- * writev per socket per turn.
+ * Frames queued in one event-loop turn are written in one write per socket. It is writable until
+ * the socket holds a write's worth it could not hand to the kernel, and again on the socket's
+ * "drain".
  */
 export class WebSocketTransport implements Transport {
   readonly name = "websocket" as const;
+  readonly batchBytes = BATCH_BYTES;
   handler: TransportHandler = NO_HANDLER;
   readonly #ws: WebSocket;
   /** The raw socket we handed to `ws` on upgrade; ours to cork. */
@@ -52,6 +71,8 @@ export class WebSocketTransport implements Transport {
    */
   readonly #rawFrames: boolean;
   #closed = false;
+  /** With per-message deflate: a batch is with ws, being compressed, and not yet on the socket. */
+  #compressing = false;
 
   constructor(ws: WebSocket, socket: Duplex, supportsBinary: boolean) {
     this.#ws = ws;
@@ -59,6 +80,8 @@ export class WebSocketTransport implements Transport {
     this.#supportsBinary = supportsBinary;
     this.#rawFrames = ws.extensions === "";
     (ws as OwnedWebSocket)[TRANSPORT] = this;
+    (socket as OwnedSocket)[TRANSPORT] = this;
+    socket.on("drain", onSocketDrain);
     ws.on("message", onWsMessage);
     ws.on("error", onWsError);
     ws.on("close", onWsClose);
@@ -77,7 +100,10 @@ export class WebSocketTransport implements Transport {
   }
 
   get writable(): boolean {
-    return !this.#closed && this.#ws.readyState === WebSocket.OPEN;
+    // Node's own signal that the socket holds a high-water mark's worth: "drain" follows.
+    return (
+      !this.#closed && this.#ws.readyState === WebSocket.OPEN && !this.#socket.writableNeedDrain && !this.#compressing
+    );
   }
 
   get bufferedAmount(): number {
@@ -99,10 +125,10 @@ export class WebSocketTransport implements Transport {
 
   /**
    * No extension negotiated: ws frames synchronously and queues nothing, so our frames may go
-   * straight to the socket. Everything queued for this socket this turn (shared broadcast
-   * frames, and frames built here by ws's own `Sender.frame`) goes out as one buffer in one
-   * plain write: cheaper than ws.send per packet under a cork, which ends in a writev of two
-   * entries per packet (measured in bench/ fan-out and echo).
+   * straight to the socket. A batch of up to `COPY_LIMIT` bytes (shared broadcast frames, and
+   * frames built here by ws's own `Sender.frame`) goes out as one buffer in one plain write:
+   * cheaper than ws.send per packet under a cork, which ends in a writev of two entries per
+   * packet (measured in bench/ fan-out and echo). A larger one goes as it is, in one writev.
    */
   #sendRaw(packets: readonly QueuedPacket[]): void {
     const socket = this.#socket;
@@ -132,7 +158,6 @@ export class WebSocketTransport implements Transport {
     if (chunks.length === 1) socket.write(chunks[0] as Buffer, done);
     else if (bytes <= COPY_LIMIT) socket.write(Buffer.concat(chunks, bytes), done);
     else {
-      // large frames: not worth a copy; one writev under a cork
       socket.cork();
       for (let i = 0; i < chunks.length; i++)
         socket.write(chunks[i] as Buffer, i === chunks.length - 1 ? done : undefined);
@@ -140,16 +165,28 @@ export class WebSocketTransport implements Transport {
     }
   }
 
-  /** With per-message deflate, ws compresses and orders frames itself. */
+  /**
+   * With per-message deflate, ws compresses and orders frames itself, asynchronously: the
+   * transport takes no further batch until ws has written this one, so a burst waits in the
+   * session's queue rather than in ws's.
+   */
   #sendThroughWs(packets: readonly QueuedPacket[]): void {
     const ws = this.#ws;
     const socket = this.#socket;
+    this.#compressing = true;
     socket.cork();
-    for (const item of packets) {
+    for (let i = 0; i < packets.length; i++) {
+      const item = packets[i] as QueuedPacket;
       const frame = encodeFrame(item.packet, this.#supportsBinary);
       const binary = typeof frame !== "string";
-      if (item.callback) {
-        const cb = item.callback;
+      const cb = item.callback;
+      if (i === packets.length - 1) {
+        ws.send(frame, { binary, compress: item.compress }, () => {
+          cb?.();
+          this.#compressing = false;
+          this.handler.onWritable();
+        });
+      } else if (cb) {
         ws.send(frame, { binary, compress: item.compress }, () => cb());
       } else {
         ws.send(frame, { binary, compress: item.compress });
