@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AckTable } from "../src/server/ack-table.js";
-import { FakeClock } from "./acks-fake-clock.js";
+import { FakeClock } from "../src/testing/index.js";
 
 function outcomes() {
   const calls: [Error | null, unknown[]][] = [];
