@@ -19,6 +19,7 @@ import { EngineSession, type SessionHost } from "./engine-session.js";
 import { FlushScheduler } from "./flush-scheduler.js";
 import { abortUpgrade, sendHttpError } from "./http-error.js";
 import { interceptRequests } from "./intercept-requests.js";
+import { LISTEN_BACKLOG } from "./listen-backlog.js";
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions, type TransportName } from "./options.js";
 import { checkAllowedOrigin, checkRequest, parseQuery, type Query, type Refusal } from "./request-check.js";
 import { PollingTransport } from "./transports/polling.js";
@@ -162,8 +163,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     const server = createServer();
     this.attach(server);
     this.#ownsHttpServer = true;
-    if (hostname === undefined) server.listen(port, callback);
-    else server.listen(port, hostname, callback);
+    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, callback);
     return this;
   }
 

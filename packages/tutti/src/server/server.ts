@@ -5,6 +5,7 @@ import { Adapter, type AdapterConstructor, type Room, type SocketId } from "../a
 import { systemClock } from "../clock.js";
 import { EngineServer } from "../engine/engine-server.js";
 import type { EngineSession } from "../engine/engine-session.js";
+import { LISTEN_BACKLOG } from "../engine/listen-backlog.js";
 import type { EngineOptions } from "../engine/options.js";
 import { type ConnectErrorMessage, ConnectErrorMessages, TuttiError } from "../errors.js";
 import { DEFAULT_MAX_ARGUMENTS, DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_DEPTH } from "../protocol/socket-packet.js";
@@ -304,7 +305,7 @@ export class Server<
     let target: AttachTarget;
     if (typeof port === "number") {
       target = createServer();
-      target.listen(port);
+      target.listen({ port, backlog: LISTEN_BACKLOG });
     } else target = port;
     this.httpServer = target;
     const merged: EngineOptions = { ...this.#engineOptions, ...opts, path: `${this.#path}/` };
