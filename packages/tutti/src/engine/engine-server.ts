@@ -443,10 +443,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   #connectionError(req: IncomingMessage, refusal: Refusal): void {
     if (this.listenerCount("connection_error") === 0) return;
     const spec: ErrorSpec = ErrorCodes[refusal.code];
+    // As engine.io: the message is the code's fixed text; a refusal's own text (allowRequest's)
+    // goes to the client in the response body and to the app in `context.message`.
     this.emit("connection_error", {
       req,
       code: spec.engineCode ?? 3,
-      message: refusal.message ?? spec.message,
+      message: spec.message,
       context: refusal.context,
     });
   }
