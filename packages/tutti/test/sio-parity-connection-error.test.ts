@@ -24,3 +24,33 @@ describe("connection_error as socket.io reports it", () => {
     assert.equal(err.context.message, "Thou shall not pass");
   });
 });
+
+describe("connection_error's context as socket.io reports it", () => {
+  test("a request on the wrong transport for its session names both transports", async (t) => {
+    const s = await startIo();
+    t.after(() => s.close());
+    const handshake = await http(s.port, "GET", "/socket.io/?EIO=4&transport=polling");
+    const sid = (JSON.parse(handshake.body.slice(1)) as { sid: string }).sid;
+    const refused = waitFor<[ConnectionError]>(s.io.engine, "connection_error");
+    // A plain GET (no Upgrade header) that says websocket for a polling session: what a proxy
+    // that strips the upgrade headers turns the client's upgrade into.
+    const res = await http(s.port, "GET", `/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
+    assert.equal(res.status, 400);
+    assert.deepEqual(JSON.parse(res.body), { code: 3, message: "Bad request" });
+    const [err] = await refused;
+    assert.equal(err.message, "Bad request");
+    assert.deepEqual(err.context, { name: "TRANSPORT_MISMATCH", transport: "websocket", previousTransport: "polling" });
+  });
+
+  test("an unsupported protocol version is given as a number", async (t) => {
+    const s = await startIo();
+    t.after(() => s.close());
+    const refused = waitFor<[ConnectionError]>(s.io.engine, "connection_error");
+    const res = await http(s.port, "GET", "/socket.io/?EIO=3&transport=polling");
+    assert.equal(res.status, 400);
+    assert.deepEqual(JSON.parse(res.body), { code: 5, message: "Unsupported protocol version" });
+    const [err] = await refused;
+    assert.equal(err.code, 5);
+    assert.equal(err.context.protocol, 3);
+  });
+});

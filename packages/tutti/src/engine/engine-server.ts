@@ -198,7 +198,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
             const session = this.clients.get(sid);
             const transport = session?.transport;
             if (!(transport instanceof PollingTransport)) {
-              this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context: { name: "TRANSPORT_MISMATCH" } });
+              const context = { name: "TRANSPORT_MISMATCH", transport: "polling", previousTransport: transport?.name };
+              this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context });
               return;
             }
             this.emit("headers", headers, req);
