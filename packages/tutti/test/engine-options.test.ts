@@ -471,7 +471,8 @@ describe("allowRequest", () => {
       assert.deepEqual(json(res), { code: 4, message: "no token" });
       assert.equal(errors.length, 1);
       assert.equal(errors[0]?.code, 4);
-      assert.equal(errors[0]?.message, "no token");
+      assert.equal(errors[0]?.message, "Forbidden");
+      assert.equal(errors[0]?.context.message, "no token");
       assert.equal(errors[0]?.req.url, HANDSHAKE);
       assert.equal(r.engine.clientsCount, 0);
     } finally {
@@ -505,7 +506,8 @@ describe("allowRequest", () => {
       assert.equal(message, "Unexpected server response: 403");
       assert.equal(errors.length, 1);
       assert.equal(errors[0]?.code, 4);
-      assert.equal(errors[0]?.message, "no token");
+      assert.equal(errors[0]?.message, "Forbidden");
+      assert.equal(errors[0]?.context.message, "no token");
       assert.equal(r.engine.clientsCount, 0);
     } finally {
       await r.close();

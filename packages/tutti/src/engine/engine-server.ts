@@ -198,7 +198,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
             const session = this.clients.get(sid);
             const transport = session?.transport;
             if (!(transport instanceof PollingTransport)) {
-              this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context: { name: "TRANSPORT_MISMATCH" } });
+              const context = { name: "TRANSPORT_MISMATCH", transport: "polling", previousTransport: transport?.name };
+              this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context });
               return;
             }
             this.emit("headers", headers, req);
@@ -443,10 +444,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   #connectionError(req: IncomingMessage, refusal: Refusal): void {
     if (this.listenerCount("connection_error") === 0) return;
     const spec: ErrorSpec = ErrorCodes[refusal.code];
+    // As engine.io: the message is the code's fixed text; a refusal's own text (allowRequest's)
+    // goes to the client in the response body and to the app in `context.message`.
     this.emit("connection_error", {
       req,
       code: spec.engineCode ?? 3,
-      message: refusal.message ?? spec.message,
+      message: spec.message,
       context: refusal.context,
     });
   }

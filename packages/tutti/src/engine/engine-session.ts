@@ -19,6 +19,15 @@ export type SessionState = "opening" | "open" | "closing" | "closed";
 /** Data a session can send: text, or binary in any of Node's or the web's shapes. */
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
 
+/**
+ * What engine.io sends for data that is neither a string nor binary (a JavaScript caller's
+ * number, object or null): its string, a falsy value as an empty message.
+ */
+function asSendData(data: SendData): SendData {
+  if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data;
+  return String((data as unknown) || "");
+}
+
 export interface SendOptions {
   /** Allow compression of this packet (polling gzip, WebSocket per-message deflate). Default true. */
   compress?: boolean;
@@ -136,9 +145,10 @@ export class EngineSession extends LazyEmitter<EngineSessionEvents> implements T
   send(data: SendData, callback?: () => void): this;
   send(data: SendData, options?: SendOptions, callback?: () => void): this;
   send(data: SendData, options?: SendOptions | (() => void), callback?: () => void): this {
+    const message = asSendData(data);
     // engine.io's (data, callback) form
-    if (typeof options === "function") this.#sendPacket("message", data, undefined, options);
-    else this.#sendPacket("message", data, options, callback);
+    if (typeof options === "function") this.#sendPacket("message", message, undefined, options);
+    else this.#sendPacket("message", message, options, callback);
     return this;
   }
 

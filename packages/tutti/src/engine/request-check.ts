@@ -62,7 +62,11 @@ export function checkRequest(
   if (transport === undefined || !opts.transports.includes(transport as TransportName)) {
     return { code: "TRANSPORT_UNKNOWN", context: { transport } };
   }
-  if (query.EIO !== "4") return { code: "UNSUPPORTED_PROTOCOL_VERSION", context: { protocol: query.EIO } };
+  if (query.EIO !== "4") {
+    // engine.io reports the version as a number; anything not a number is reported as given.
+    const protocol = query.EIO !== undefined && /^\d+$/.test(query.EIO) ? Number(query.EIO) : query.EIO;
+    return { code: "UNSUPPORTED_PROTOCOL_VERSION", context: { protocol } };
+  }
   const origin = req.headers.origin;
   if (origin !== undefined && INVALID_HEADER_CHAR.test(origin)) {
     return { code: "BAD_REQUEST", context: { name: "INVALID_ORIGIN", origin } };
@@ -73,7 +77,8 @@ export function checkRequest(
     const session = findSession(sid);
     if (session === undefined) return { code: "SESSION_ID_UNKNOWN", context: { sid } };
     if (!upgrade && session.transport.name !== transport) {
-      return { code: "BAD_REQUEST", context: { name: "TRANSPORT_MISMATCH" } };
+      const previousTransport = session.transport.name;
+      return { code: "BAD_REQUEST", context: { name: "TRANSPORT_MISMATCH", transport, previousTransport } };
     }
     // A WebSocket for a session that is upgrading, upgraded or otherwise past upgrading is let
     // through here: as engine.io does, the WebSocket handshake completes and the socket is then
