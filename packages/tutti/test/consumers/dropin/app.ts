@@ -1,0 +1,32 @@
+// Code written for socket.io 4.8 the way its examples and docs write it, with only the import
+// changed; dropin-types.test.ts compiles it (strict, skipLibCheck false) against the built
+// declarations. Each line here compiled against socket.io.
+
+import { createServer } from "node:http";
+import type { NextFunction, Request, Response } from "express";
+import session from "express-session";
+import { Server } from "tutti";
+
+const httpServer = createServer();
+const io = new Server(httpServer);
+
+// socket.io's passport and express-session examples: express middlewares given to the engine
+const sessionMiddleware = session({ secret: "changeit", resave: true, saveUninitialized: true });
+function onlyForHandshake(middleware: (req: Request, res: Response, next: NextFunction) => void) {
+  return (req: Request & { _query: Record<string, string> }, res: Response, next: NextFunction) => {
+    const isHandshake = req._query.sid === undefined;
+    if (isHandshake) middleware(req, res, next);
+    else next();
+  };
+}
+io.engine.use(onlyForHandshake(sessionMiddleware));
+io.engine.use(sessionMiddleware);
+io.engine.use((req, _res, next) => {
+  // unannotated, the engine's own request type: _query is there
+  if (req._query.sid === undefined) next();
+  else next();
+});
+io.engine.use((req: Request, res: Response, next: NextFunction) => {
+  if (req.session) next();
+  else res.status(401).end();
+});
