@@ -47,7 +47,15 @@ export type Event = [string | number, ...unknown[]];
 
 export type SocketMiddleware = (event: Event, next: (err?: Error) => void) => void;
 
-type AnyListener = (event: string | number, ...args: unknown[]) => void;
+/**
+ * A catch-all listener. The wire allows numeric event names, hence `string | number`; the
+ * method-signature form makes TypeScript check the parameters bivariantly, so a listener
+ * written for socket.io's `(...args: any[]) => void`, such as `(event: string, ...args) => {}`,
+ * still fits.
+ */
+type AnyListener = {
+  bivariant(event: string | number, ...args: unknown[]): void;
+}["bivariant"];
 
 /** The flags of a plain emit, shared rather than allocated per socket and per emit. */
 const NO_FLAGS: BroadcastFlags = Object.freeze({});

@@ -30,3 +30,9 @@ io.engine.use((req: Request, res: Response, next: NextFunction) => {
   if (req.session) next();
   else res.status(401).end();
 });
+
+// a catch-all listener that names the event a string
+io.on("connection", (socket) => {
+  socket.onAny((event: string, ...args: unknown[]) => console.log(event, args.length));
+  socket.onAnyOutgoing((event: string) => console.log(event));
+});
