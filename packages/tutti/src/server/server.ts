@@ -184,7 +184,8 @@ export class Server<
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /** The Engine.IO server, set once attached. */
   engine!: EngineServer;
-  httpServer: AttachTarget | undefined;
+  /** The server attached to; declared always set, as socket.io does, so apps read it without a check. */
+  httpServer!: AttachTarget;
   readonly options: ResolvedServerOptions;
   /** Every ack the server awaits from its clients: ids, the per-socket limit, timeouts, cancellation. */
   readonly ackTable: AckTable;
@@ -611,7 +612,7 @@ export class Server<
     const engine = this.engine as EngineServer | undefined;
     engine?.close();
     this.#closed = true;
-    const httpServer = this.httpServer;
+    const httpServer = this.httpServer as AttachTarget | undefined;
     if (httpServer === undefined) {
       fn?.();
       return Promise.resolve();

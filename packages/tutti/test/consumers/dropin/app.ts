@@ -3,6 +3,7 @@
 // declarations. Each line here compiled against socket.io.
 
 import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { NextFunction, Request, Response } from "express";
 import session from "express-session";
 import { Server } from "tutti";
@@ -35,4 +36,10 @@ io.engine.use((req: Request, res: Response, next: NextFunction) => {
 io.on("connection", (socket) => {
   socket.onAny((event: string, ...args: unknown[]) => console.log(event, args.length));
   socket.onAnyOutgoing((event: string) => console.log(event));
+});
+
+// the server the app gave, read back without a check (socket.io declares it always set)
+httpServer.listen(0, () => {
+  console.log((io.httpServer.address() as AddressInfo).port);
+  io.httpServer.close();
 });
