@@ -96,6 +96,11 @@ export class Client implements SessionConsumer {
     }, server.options.connectTimeout);
   }
 
+  /** The Engine.IO session's id (socket.io's `socket.client.id`; the admin UI reads it). */
+  get id(): string {
+    return this.conn.id;
+  }
+
   /** The handshake HTTP request (socket.io's `socket.client.request`). */
   get request(): IncomingMessage {
     return this.conn.request;
