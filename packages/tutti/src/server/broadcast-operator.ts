@@ -1,6 +1,6 @@
 import type { Adapter, BroadcastFlags, BroadcastOptions, Room, SocketId } from "../adapter/adapter.js";
 import { systemClock } from "../clock.js";
-import { RESERVED_EVENTS } from "../protocol/socket-packet.js";
+import { RESERVED_EVENTS, SocketPacketType } from "../protocol/socket-packet.js";
 import { AckTable } from "./ack-table.js";
 import type { Socket } from "./socket.js";
 import type {
@@ -126,7 +126,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     const data: unknown[] = [ev, ...args];
     const last = data[data.length - 1];
     if (typeof last !== "function") {
-      this.#adapter.broadcast({ data }, this.#options());
+      this.#adapter.broadcast({ type: SocketPacketType.EVENT, data }, this.#options());
       return true;
     }
     data.pop();
@@ -141,7 +141,12 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
       ack.call(this, err, single ? (err ? null : responses[0]) : responses);
     }, this.#flags.timeout);
     // the returned cancel is not needed: the ack table knows the recipients and forgets them at the end
-    this.#adapter.broadcastWithAck({ data }, this.#options(), request.onClientCount, request.onResponse);
+    this.#adapter.broadcastWithAck(
+      { type: SocketPacketType.EVENT, data },
+      this.#options(),
+      request.onClientCount,
+      request.onResponse,
+    );
     this.#adapter.serverCount().then((count) => request.setServerCount(count));
   }
 

@@ -580,6 +580,14 @@ export class Socket<
     };
   }
 
+  /**
+   * Calls the `onAnyOutgoing` listeners for an event packet written by other means (socket.io's;
+   * socket.io-adapter's broadcast calls it before `client.writeToEngine`).
+   */
+  notifyOutgoingListeners(packet: { readonly data?: unknown }): void {
+    if (Array.isArray(packet.data)) this.#notifyOutgoing(packet.data);
+  }
+
   #notifyOutgoing(data: readonly unknown[]): void {
     this.#anyOutgoingListeners?.call(this, data);
   }
