@@ -2,7 +2,12 @@
 // from the server objects, checked with the official client over each transport.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Adapter as SioAdapter } from "socket.io-adapter";
+import {
+  type ClusterMessage,
+  type ClusterResponse,
+  Adapter as SioAdapter,
+  ClusterAdapter as SioClusterAdapter,
+} from "socket.io-adapter";
 import type { AdapterConstructor, Socket } from "../src/index.js";
 import { connected, startIo, TRANSPORT_MODES, waitFor } from "./sio-helpers.js";
 
@@ -61,5 +66,69 @@ describe("an adapter built on socket.io-adapter", () => {
         await r.close();
       }
     });
+
+    test(`io.timeout().emitWithAck collects every client's answer through socket.acks and nsp._ids (${mode})`, async () => {
+      const r = await startIo({ adapter: SioAdapter as unknown as AdapterConstructor }, mode);
+      try {
+        const a = r.client("/");
+        const b = r.client("/");
+        await Promise.all([connected(a), connected(b)]);
+        a.on("q", (n: number, ack: (v: string) => void) => ack(`a${n}`));
+        b.on("q", (n: number, ack: (v: string) => void) => ack(`b${n}`));
+        const first = (await r.io.timeout(5000).emitWithAck("q", 1)) as string[];
+        const second = (await r.io.timeout(5000).emitWithAck("q", 2)) as string[];
+        assert.deepEqual(first.sort(), ["a1", "b1"]);
+        assert.deepEqual(second.sort(), ["a2", "b2"]);
+        // the table holds nothing once every answer is in
+        assert.equal(r.io.ackTable.size, 0);
+      } finally {
+        await r.close();
+      }
+    });
   }
+});
+
+/**
+ * socket.io-adapter's ClusterAdapter over an in-process bus, the shape @socket.io/redis-adapter's
+ * sharded and streams adapters and the cluster adapter take: messages between nodes, local
+ * delivery left to the base class.
+ */
+function loopbackCluster(): AdapterConstructor {
+  const members = new Set<BusNode>();
+  class BusNode extends SioClusterAdapter {
+    constructor(nsp: SioAdapter["nsp"]) {
+      super(nsp);
+      members.add(this);
+    }
+    protected override doPublish(message: ClusterMessage): Promise<string> {
+      for (const m of members) if (m !== this && m.nsp.name === this.nsp.name) setImmediate(() => m.onMessage(message));
+      return Promise.resolve("");
+    }
+    protected override doPublishResponse(requesterUid: string, response: ClusterResponse): Promise<void> {
+      for (const m of members) if (m.uid === requesterUid) setImmediate(() => m.onResponse(response));
+      return Promise.resolve();
+    }
+  }
+  return BusNode as unknown as AdapterConstructor;
+}
+
+describe("a cluster adapter built on socket.io-adapter", () => {
+  test("a broadcast and a serverSideEmit reach the other node (nsp._onServerSideEmit)", async () => {
+    const adapter = loopbackCluster();
+    const one = await startIo({ adapter });
+    const two = await startIo({ adapter });
+    try {
+      const client = two.client("/");
+      await connected(client);
+      const news = waitFor<[string]>(client, "news");
+      one.io.emit("news", "from one");
+      assert.deepEqual(await news, ["from one"]);
+      const heard = waitFor<[number, string]>(two.io, "sync");
+      one.io.serverSideEmit("sync", 7, "x");
+      assert.deepEqual(await heard, [7, "x"]);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
 });

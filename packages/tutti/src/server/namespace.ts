@@ -242,6 +242,24 @@ export class Namespace<
     });
   }
 
+  /** socket.io's name for `onServerSideEmit`, which socket.io-adapter's cluster adapters call. */
+  _onServerSideEmit(args: readonly unknown[]): void {
+    this.onServerSideEmit(args);
+  }
+
+  /**
+   * socket.io's ack id counter, which socket.io-adapter's `broadcastWithAck` reads and bumps
+   * (`nsp._ids++`): reading takes the next id from the server's ack table, so ids stay unique
+   * across sockets and broadcasts; the write that follows has nothing left to do.
+   */
+  get _ids(): number {
+    return this.nextAckId();
+  }
+
+  set _ids(_next: number) {
+    // the read already moved the table's counter on
+  }
+
   /** Delivers a serverSideEmit from another node to this namespace's listeners (used by cluster adapters). */
   onServerSideEmit(args: readonly unknown[]): void {
     const [ev, ...rest] = args;

@@ -244,6 +244,15 @@ export class Server<
     if (srv !== undefined) this.attach(srv as AttachTarget | number | string);
   }
 
+  /**
+   * socket.io's `io.opts`, read by adapters built on socket.io-adapter: its ClusterAdapter
+   * checks `connectionStateRecovery` before tagging packets with offsets. Tutti does no
+   * recovery, so it is never set here (the option is accepted and ignored).
+   */
+  get opts(): ResolvedServerOptions {
+    return this.options;
+  }
+
   /** The adapter class given to new namespaces. */
   get adapterConstructor(): AdapterConstructor {
     return this.#adapter;

@@ -483,6 +483,16 @@ export class Socket<
     return this.nsp.server.ackTable.expect(this.id, id, callback);
   }
 
+  /**
+   * socket.io's per-socket ack map as socket.io-adapter's `broadcastWithAck` writes to it
+   * (`socket.acks.set(id, ack)`): the ack goes into the server's ack table, under its limit and
+   * with the broadcast's timeout. A socket at `maxPendingAcks` registers nothing; such an
+   * adapter still writes it the packet, and its answer is then ignored.
+   */
+  get acks(): { set(id: number, ack: (...args: unknown[]) => void): unknown } {
+    return { set: (id, ack) => this.expectAck(id, ack) };
+  }
+
   cancelAck(id: number): void {
     this.nsp.server.ackTable.cancel(this.id, id);
   }
