@@ -88,6 +88,24 @@ describe("an adapter built on socket.io-adapter", () => {
   }
 });
 
+test("a factory function as the adapter, as @socket.io/redis-adapter's createAdapter returns one", async () => {
+  // biome-ignore lint/complexity/useArrowFunction: the server calls it with new, as socket.io does
+  const factory = function (nsp: SioAdapter["nsp"]) {
+    return new SioAdapter(nsp);
+  };
+  const r = await startIo({ adapter: factory });
+  try {
+    assert.ok(r.io.of("/").adapter instanceof SioAdapter);
+    const client = r.client("/");
+    await connected(client);
+    const news = waitFor<[string]>(client, "news");
+    r.io.emit("news", "hi");
+    assert.deepEqual(await news, ["hi"]);
+  } finally {
+    await r.close();
+  }
+});
+
 /**
  * socket.io-adapter's ClusterAdapter over an in-process bus, the shape @socket.io/redis-adapter's
  * sharded and streams adapters and the cluster adapter take: messages between nodes, local

@@ -36,11 +36,18 @@ import type {
   Last,
 } from "./typed-events.js";
 
+/**
+ * An adapter written for socket.io: a class on socket.io-adapter's `Adapter`, or the factory
+ * that @socket.io/redis-adapter's `createAdapter` returns (a plain function, called with `new`
+ * as socket.io calls it). Its types are socket.io's, so it is taken on trust here.
+ */
+type SocketIoAdapterConstructor = (new (nsp: never) => object) | ((nsp: never) => object);
+
 export interface ServerOptions extends EngineOptions {
   /** Serve the socket.io-client bundle at `<path>socket.io.js` when `socket.io-client` is installed. Default true. */
   serveClient?: boolean;
-  /** The adapter class each namespace gets. Default: the in-memory `Adapter`. */
-  adapter?: AdapterConstructor;
+  /** The adapter class each namespace gets, or one written for socket.io. Default: the in-memory `Adapter`. */
+  adapter?: AdapterConstructor | SocketIoAdapterConstructor;
   /** Milliseconds a client has to connect to a namespace before its connection is closed. Default 45000. */
   connectTimeout?: number;
   /** Delete a dynamic namespace's child when its last socket leaves. Default false. */
@@ -232,7 +239,7 @@ export class Server<
     };
     this.encoder = new parser.Encoder();
     warnIgnoredOptions(opts, this.#warned);
-    this.#adapter = opts.adapter ?? (Adapter as AdapterConstructor);
+    this.#adapter = (opts.adapter ?? Adapter) as AdapterConstructor;
     this.#serveClient = opts.serveClient !== false;
     this.#path = (opts.path ?? "/socket.io").replace(/\/$/, "");
     this.#engineOptions = opts;
@@ -285,12 +292,13 @@ export class Server<
   }
 
   adapter(): AdapterConstructor;
-  adapter(v: AdapterConstructor): this;
-  adapter(v?: AdapterConstructor): this | AdapterConstructor {
+  adapter(v: AdapterConstructor | SocketIoAdapterConstructor): this;
+  adapter(v?: AdapterConstructor | SocketIoAdapterConstructor): this | AdapterConstructor {
     if (v === undefined) return this.#adapter;
-    this.#adapter = v;
+    const ctor = v as AdapterConstructor;
+    this.#adapter = ctor;
     for (const nsp of this.#nsps.values()) {
-      const adapter = new v(nsp as never);
+      const adapter = new ctor(nsp as never);
       (nsp as { adapter: unknown }).adapter = adapter;
       settle(() => adapter.init(), "init");
     }

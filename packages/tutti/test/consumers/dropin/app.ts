@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { NextFunction, Request, Response } from "express";
 import session from "express-session";
+import { Adapter as SioAdapter } from "socket.io-adapter";
 import { Server } from "tutti";
 
 const httpServer = createServer();
@@ -44,3 +45,16 @@ httpServer.listen(0, () => {
   console.log((io.httpServer.address() as AddressInfo).port);
   io.httpServer.close();
 });
+
+// adapters written for socket.io: @socket.io/redis-adapter's createAdapter returns a factory of
+// a socket.io-adapter subclass, typed with socket.io's namespace
+function createAdapter(): (nsp: SioAdapter["nsp"]) => SioAdapter {
+  // a function, not an arrow: socket.io, like Tutti, calls it with new
+  // biome-ignore lint/complexity/useArrowFunction: see above
+  return function (nsp) {
+    return new SioAdapter(nsp);
+  };
+}
+new Server(createServer(), { adapter: createAdapter() });
+new Server({ adapter: SioAdapter });
+io.adapter(SioAdapter);
