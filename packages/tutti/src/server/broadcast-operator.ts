@@ -7,6 +7,7 @@ import type {
   AllButLast,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
+  DefaultSocketData,
   EventNames,
   EventNamesWithAck,
   EventParams,
@@ -39,7 +40,7 @@ function toSet(rooms: Room | readonly Room[]): Room[] {
  * A broadcast under construction: rooms to reach, rooms to skip, and flags. Each operator call
  * returns a new operator, so one can be kept and reused (socket.io's BroadcastOperator).
  */
-export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = unknown> {
+export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = DefaultSocketData> {
   readonly #adapter: Adapter<Socket<DefaultEventsMap, EmitEvents, DefaultEventsMap, SocketData>>;
   readonly #rooms: ReadonlySet<Room>;
   readonly #except: ReadonlySet<Room>;

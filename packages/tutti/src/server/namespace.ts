@@ -12,6 +12,7 @@ import type {
   AllButLast,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
+  DefaultSocketData,
   EventNames,
   EventNamesWithAck,
   EventParams,
@@ -30,7 +31,7 @@ export type NamespaceMiddleware<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
-  SocketData = unknown,
+  SocketData = DefaultSocketData,
 > = (
   socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   next: (err?: ExtendedError) => void,
@@ -78,7 +79,7 @@ export class Namespace<
     ListenEvents extends EventsMap = DefaultEventsMap,
     EmitEvents extends EventsMap = ListenEvents,
     ServerSideEvents extends EventsMap = DefaultEventsMap,
-    SocketData = unknown,
+    SocketData = DefaultSocketData,
   >
   extends EventEmitter
   implements AdapterNamespace<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>

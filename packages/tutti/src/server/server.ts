@@ -28,6 +28,7 @@ import type {
   AllButLast,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
+  DefaultSocketData,
   EventNames,
   EventNamesWithAck,
   EventParams,
@@ -185,7 +186,7 @@ export class Server<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
-  SocketData = unknown,
+  SocketData = DefaultSocketData,
 > {
   /** The main namespace, "/". */
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;

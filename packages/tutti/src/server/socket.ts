@@ -13,6 +13,7 @@ import type {
   AllButLast,
   DecorateAcknowledgements,
   DefaultEventsMap,
+  DefaultSocketData,
   DisconnectReason,
   EventNames,
   EventNamesWithAck,
@@ -84,7 +85,7 @@ export class Socket<
     ListenEvents extends EventsMap = DefaultEventsMap,
     EmitEvents extends EventsMap = ListenEvents,
     ServerSideEvents extends EventsMap = DefaultEventsMap,
-    SocketData = unknown,
+    SocketData = DefaultSocketData,
   >
   extends EventEmitter
   implements AdapterSocket

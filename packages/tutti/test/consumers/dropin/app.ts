@@ -34,6 +34,16 @@ io.engine.use((req: Request, res: Response, next: NextFunction) => {
   else res.status(401).end();
 });
 
+// socket.data without a declared type, as untyped apps use it
+io.use((socket, next) => {
+  socket.data.user = { id: 1, name: String(socket.handshake.auth.name) };
+  next();
+});
+io.on("connection", async (socket) => {
+  const id: number = socket.data.user.id;
+  for (const remote of await io.fetchSockets()) console.log(id, remote.data.user.name);
+});
+
 // a catch-all listener that names the event a string
 io.on("connection", (socket) => {
   socket.onAny((event: string, ...args: unknown[]) => console.log(event, args.length));
