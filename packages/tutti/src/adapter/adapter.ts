@@ -26,6 +26,11 @@ export interface BroadcastOptions {
 
 /** The event packet an adapter is asked to deliver: `[eventName, ...args]`. */
 export interface BroadcastPacket {
+  /**
+   * Socket.IO's EVENT type, as socket.io hands its adapters the packet: adapters built on
+   * socket.io-adapter encode it themselves with `io.encoder`.
+   */
+  readonly type?: 2;
   readonly data: readonly unknown[];
 }
 

@@ -43,6 +43,15 @@ export type EngineRequest = IncomingMessage & { _query: Record<string, string> }
 export type EngineMiddleware = (req: EngineRequest, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /**
+ * An express or connect middleware typed on its own Request and Response, which extend Node's
+ * (express-session, passport.session(), helmet). engine.io's `use(fn: any)` takes them; the
+ * method-signature form makes TypeScript check their parameters bivariantly, so they fit too.
+ */
+type ConnectMiddleware = {
+  bivariant(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
+}["bivariant"];
+
+/**
  * Sets `req._query` as engine.io does before anything else looks at the request: a plain object
  * of the query string, the last value of a repeated key winning; a `_query` already there (set
  * by connect's query parser, say) is left as it is. The engine itself decides on its own parse.
@@ -121,8 +130,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   }
 
   /** Adds a middleware run before each request is handled (express-session, helmet, ...). */
-  use(middleware: EngineMiddleware): this {
-    this.#middlewares.push(middleware);
+  use(middleware: EngineMiddleware): this;
+  use(middleware: ConnectMiddleware): this;
+  use(middleware: EngineMiddleware | ConnectMiddleware): this {
+    // either form gets the EngineRequest; the second only declares less of it
+    this.#middlewares.push(middleware as EngineMiddleware);
     return this;
   }
 

@@ -1,12 +1,13 @@
 import type { Adapter, BroadcastFlags, BroadcastOptions, Room, SocketId } from "../adapter/adapter.js";
 import { systemClock } from "../clock.js";
-import { RESERVED_EVENTS } from "../protocol/socket-packet.js";
+import { RESERVED_EVENTS, SocketPacketType } from "../protocol/socket-packet.js";
 import { AckTable } from "./ack-table.js";
 import type { Socket } from "./socket.js";
 import type {
   AllButLast,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
+  DefaultSocketData,
   EventNames,
   EventNamesWithAck,
   EventParams,
@@ -39,7 +40,7 @@ function toSet(rooms: Room | readonly Room[]): Room[] {
  * A broadcast under construction: rooms to reach, rooms to skip, and flags. Each operator call
  * returns a new operator, so one can be kept and reused (socket.io's BroadcastOperator).
  */
-export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = unknown> {
+export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, SocketData = DefaultSocketData> {
   readonly #adapter: Adapter<Socket<DefaultEventsMap, EmitEvents, DefaultEventsMap, SocketData>>;
   readonly #rooms: ReadonlySet<Room>;
   readonly #except: ReadonlySet<Room>;
@@ -126,7 +127,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     const data: unknown[] = [ev, ...args];
     const last = data[data.length - 1];
     if (typeof last !== "function") {
-      this.#adapter.broadcast({ data }, this.#options());
+      this.#adapter.broadcast({ type: SocketPacketType.EVENT, data }, this.#options());
       return true;
     }
     data.pop();
@@ -141,7 +142,12 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
       ack.call(this, err, single ? (err ? null : responses[0]) : responses);
     }, this.#flags.timeout);
     // the returned cancel is not needed: the ack table knows the recipients and forgets them at the end
-    this.#adapter.broadcastWithAck({ data }, this.#options(), request.onClientCount, request.onResponse);
+    this.#adapter.broadcastWithAck(
+      { type: SocketPacketType.EVENT, data },
+      this.#options(),
+      request.onClientCount,
+      request.onResponse,
+    );
     this.#adapter.serverCount().then((count) => request.setServerCount(count));
   }
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { BroadcastFlags } from "../adapter/adapter.js";
 import type { ClockTimer } from "../clock.js";
-import type { EngineSession, SessionConsumer } from "../engine/engine-session.js";
+import type { EngineSession, SendData, SessionConsumer } from "../engine/engine-session.js";
 import type { PreparedMessage } from "../engine/prepared-message.js";
 import {
   type CloseReason,
@@ -94,6 +94,11 @@ export class Client implements SessionConsumer {
       this.#connectTimer = undefined;
       if (this.#sockets.size === 0) this.close();
     }, server.options.connectTimeout);
+  }
+
+  /** The Engine.IO session's id (socket.io's `socket.client.id`; the admin UI reads it). */
+  get id(): string {
+    return this.conn.id;
   }
 
   /** The handshake HTTP request (socket.io's `socket.client.request`). */
@@ -270,6 +275,23 @@ export class Client implements SessionConsumer {
     if (flags.volatile === true && !conn.volatileWritable) return;
     const options = flags.compress === false ? { compress: false } : undefined;
     for (const part of parts) conn.sendPrepared(part, options);
+  }
+
+  /**
+   * Writes packets already encoded with `io.encoder` (socket.io's `client.writeToEngine`):
+   * adapters built on socket.io-adapter (@socket.io/redis-adapter and the like) encode a
+   * broadcast once and call this for each local recipient. Their `wsPreEncodedFrame` is not
+   * used: the session frames what it sends.
+   */
+  writeToEngine(
+    encodedPackets: readonly SendData[],
+    opts: { readonly volatile?: boolean; readonly compress?: boolean } = {},
+  ): void {
+    const conn = this.conn;
+    if (conn.readyState !== "open") return;
+    if (opts.volatile === true && !conn.volatileWritable) return;
+    const options = opts.compress === false ? { compress: false } : undefined;
+    for (const part of encodedPackets) conn.send(part, options);
   }
 
   /** Forgets a socket that disconnected. */

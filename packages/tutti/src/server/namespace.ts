@@ -12,6 +12,7 @@ import type {
   AllButLast,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
+  DefaultSocketData,
   EventNames,
   EventNamesWithAck,
   EventParams,
@@ -30,7 +31,7 @@ export type NamespaceMiddleware<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
-  SocketData = unknown,
+  SocketData = DefaultSocketData,
 > = (
   socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
   next: (err?: ExtendedError) => void,
@@ -78,7 +79,7 @@ export class Namespace<
     ListenEvents extends EventsMap = DefaultEventsMap,
     EmitEvents extends EventsMap = ListenEvents,
     ServerSideEvents extends EventsMap = DefaultEventsMap,
-    SocketData = unknown,
+    SocketData = DefaultSocketData,
   >
   extends EventEmitter
   implements AdapterNamespace<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
@@ -240,6 +241,24 @@ export class Namespace<
       };
       (this.serverSideEmit as (ev: unknown, ...rest: unknown[]) => boolean)(ev, ...args, callback);
     });
+  }
+
+  /** socket.io's name for `onServerSideEmit`, which socket.io-adapter's cluster adapters call. */
+  _onServerSideEmit(args: readonly unknown[]): void {
+    this.onServerSideEmit(args);
+  }
+
+  /**
+   * socket.io's ack id counter, which socket.io-adapter's `broadcastWithAck` reads and bumps
+   * (`nsp._ids++`): reading takes the next id from the server's ack table, so ids stay unique
+   * across sockets and broadcasts; the write that follows has nothing left to do.
+   */
+  get _ids(): number {
+    return this.nextAckId();
+  }
+
+  set _ids(_next: number) {
+    // the read already moved the table's counter on
   }
 
   /** Delivers a serverSideEmit from another node to this namespace's listeners (used by cluster adapters). */

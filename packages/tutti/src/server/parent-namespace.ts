@@ -2,7 +2,7 @@ import { Adapter, type BroadcastOptions, type BroadcastPacket, type Room, type S
 import { Namespace } from "./namespace.js";
 import type { Server } from "./server.js";
 import type { Socket } from "./socket.js";
-import type { DefaultEventsMap, EventsMap } from "./typed-events.js";
+import type { DefaultEventsMap, DefaultSocketData, EventsMap } from "./typed-events.js";
 
 /** Decides whether a namespace name is accepted by a dynamic namespace: `next(null, true)` to accept. */
 export type NamespaceMatcher = (
@@ -20,7 +20,7 @@ export class ParentNamespace<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
-  SocketData = unknown,
+  SocketData = DefaultSocketData,
 > extends Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
   readonly children = new Set<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   static #count = 0;

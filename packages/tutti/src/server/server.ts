@@ -29,6 +29,7 @@ import type {
   AllButLast,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
+  DefaultSocketData,
   EventNames,
   EventNamesWithAck,
   EventParams,
@@ -37,11 +38,18 @@ import type {
   Last,
 } from "./typed-events.js";
 
+/**
+ * An adapter written for socket.io: a class on socket.io-adapter's `Adapter`, or the factory
+ * that @socket.io/redis-adapter's `createAdapter` returns (a plain function, called with `new`
+ * as socket.io calls it). Its types are socket.io's, so it is taken on trust here.
+ */
+type SocketIoAdapterConstructor = (new (nsp: never) => object) | ((nsp: never) => object);
+
 export interface ServerOptions extends EngineOptions {
   /** Serve the socket.io-client bundle at `<path>socket.io.js` when `socket.io-client` is installed. Default true. */
   serveClient?: boolean;
-  /** The adapter class each namespace gets. Default: the in-memory `Adapter`. */
-  adapter?: AdapterConstructor;
+  /** The adapter class each namespace gets, or one written for socket.io. Default: the in-memory `Adapter`. */
+  adapter?: AdapterConstructor | SocketIoAdapterConstructor;
   /** Milliseconds a client has to connect to a namespace before its connection is closed. Default 45000. */
   connectTimeout?: number;
   /** Delete a dynamic namespace's child when its last socket leaves. Default false. */
@@ -179,13 +187,14 @@ export class Server<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
-  SocketData = unknown,
+  SocketData = DefaultSocketData,
 > {
   /** The main namespace, "/". */
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   /** The Engine.IO server, set once attached. */
   engine!: EngineServer;
-  httpServer: AttachTarget | undefined;
+  /** The server attached to; declared always set, as socket.io does, so apps read it without a check. */
+  httpServer!: AttachTarget;
   readonly options: ResolvedServerOptions;
   /** Every ack the server awaits from its clients: ids, the per-socket limit, timeouts, cancellation. */
   readonly ackTable: AckTable;
@@ -232,7 +241,7 @@ export class Server<
     };
     this.encoder = new parser.Encoder();
     warnIgnoredOptions(opts, this.#warned);
-    this.#adapter = opts.adapter ?? (Adapter as AdapterConstructor);
+    this.#adapter = (opts.adapter ?? Adapter) as AdapterConstructor;
     this.#serveClient = opts.serveClient !== false;
     this.#path = (opts.path ?? "/socket.io").replace(/\/$/, "");
     this.#engineOptions = opts;
@@ -242,6 +251,15 @@ export class Server<
     );
     this.sockets = this.of("/");
     if (srv !== undefined) this.attach(srv as AttachTarget | number | string);
+  }
+
+  /**
+   * socket.io's `io.opts`, read by adapters built on socket.io-adapter: its ClusterAdapter
+   * checks `connectionStateRecovery` before tagging packets with offsets. Tutti does no
+   * recovery, so it is never set here (the option is accepted and ignored).
+   */
+  get opts(): ResolvedServerOptions {
+    return this.options;
   }
 
   /** The adapter class given to new namespaces. */
@@ -276,12 +294,13 @@ export class Server<
   }
 
   adapter(): AdapterConstructor;
-  adapter(v: AdapterConstructor): this;
-  adapter(v?: AdapterConstructor): this | AdapterConstructor {
+  adapter(v: AdapterConstructor | SocketIoAdapterConstructor): this;
+  adapter(v?: AdapterConstructor | SocketIoAdapterConstructor): this | AdapterConstructor {
     if (v === undefined) return this.#adapter;
-    this.#adapter = v;
+    const ctor = v as AdapterConstructor;
+    this.#adapter = ctor;
     for (const nsp of this.#nsps.values()) {
-      const adapter = new v(nsp as never);
+      const adapter = new ctor(nsp as never);
       (nsp as { adapter: unknown }).adapter = adapter;
       settle(() => adapter.init(), "init");
     }
@@ -612,7 +631,7 @@ export class Server<
     const engine = this.engine as EngineServer | undefined;
     engine?.close();
     this.#closed = true;
-    const httpServer = this.httpServer;
+    const httpServer = this.httpServer as AttachTarget | undefined;
     if (httpServer === undefined) {
       fn?.();
       return Promise.resolve();

@@ -13,6 +13,7 @@ import type {
   AllButLast,
   DecorateAcknowledgements,
   DefaultEventsMap,
+  DefaultSocketData,
   DisconnectReason,
   EventNames,
   EventNamesWithAck,
@@ -47,7 +48,15 @@ export type Event = [string | number, ...unknown[]];
 
 export type SocketMiddleware = (event: Event, next: (err?: Error) => void) => void;
 
-type AnyListener = (event: string | number, ...args: unknown[]) => void;
+/**
+ * A catch-all listener. The wire allows numeric event names, hence `string | number`; the
+ * method-signature form makes TypeScript check the parameters bivariantly, so a listener
+ * written for socket.io's `(...args: any[]) => void`, such as `(event: string, ...args) => {}`,
+ * still fits.
+ */
+type AnyListener = {
+  bivariant(event: string | number, ...args: unknown[]): void;
+}["bivariant"];
 
 /** The flags of a plain emit, shared rather than allocated per socket and per emit. */
 const NO_FLAGS: BroadcastFlags = Object.freeze({});
@@ -76,7 +85,7 @@ export class Socket<
     ListenEvents extends EventsMap = DefaultEventsMap,
     EmitEvents extends EventsMap = ListenEvents,
     ServerSideEvents extends EventsMap = DefaultEventsMap,
-    SocketData = unknown,
+    SocketData = DefaultSocketData,
   >
   extends EventEmitter
   implements AdapterSocket
@@ -475,6 +484,16 @@ export class Socket<
     return this.nsp.server.ackTable.expect(this.id, id, callback);
   }
 
+  /**
+   * socket.io's per-socket ack map as socket.io-adapter's `broadcastWithAck` writes to it
+   * (`socket.acks.set(id, ack)`): the ack goes into the server's ack table, under its limit and
+   * with the broadcast's timeout. A socket at `maxPendingAcks` registers nothing; such an
+   * adapter still writes it the packet, and its answer is then ignored.
+   */
+  get acks(): { set(id: number, ack: (...args: unknown[]) => void): unknown } {
+    return { set: (id, ack) => this.expectAck(id, ack) };
+  }
+
   cancelAck(id: number): void {
     this.nsp.server.ackTable.cancel(this.id, id);
   }
@@ -570,6 +589,14 @@ export class Socket<
       sent = true;
       this.#packet({ type: SocketPacketType.ACK, nsp: this.nsp.name, id, data: args }, {});
     };
+  }
+
+  /**
+   * Calls the `onAnyOutgoing` listeners for an event packet written by other means (socket.io's;
+   * socket.io-adapter's broadcast calls it before `client.writeToEngine`).
+   */
+  notifyOutgoingListeners(packet: { readonly data?: unknown }): void {
+    if (Array.isArray(packet.data)) this.#notifyOutgoing(packet.data);
   }
 
   #notifyOutgoing(data: readonly unknown[]): void {
