@@ -147,17 +147,25 @@ describe("auth through engine middlewares (socket.io's passport example)", () =>
   });
 });
 
+/** Records the `_query` each engine middleware call sees, and listens on a free port. */
+async function recordQueries(
+  io: Server,
+  httpServer: ReturnType<typeof createServer>,
+): Promise<{ seen: Array<Record<string, string>>; port: number }> {
+  const seen: Array<Record<string, string>> = [];
+  io.engine.use((req, _res, next) => {
+    seen.push(req._query);
+    next();
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  return { seen, port: (httpServer.address() as AddressInfo).port };
+}
+
 describe("req._query", () => {
   test("is the parsed query, set before the middlewares, and survives the request snapshot", async () => {
     const httpServer = createServer();
     const io = new Server(httpServer);
-    const seen: Array<Record<string, string>> = [];
-    io.engine.use((req, _res, next) => {
-      seen.push(req._query);
-      next();
-    });
-    await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
-    const port = (httpServer.address() as AddressInfo).port;
+    const { seen, port } = await recordQueries(io, httpServer);
     const joined = waitFor<[Socket]>(io, "connection");
     const ada = ioClient(`http://127.0.0.1:${port}`, {
       forceNew: true,
@@ -190,13 +198,7 @@ describe("req._query", () => {
       (req as EngineRequest)._query = { from: "connect", EIO: "4", transport: "polling" };
       engineListener(req, res);
     });
-    const seen: Array<Record<string, string>> = [];
-    io.engine.use((req, _res, next) => {
-      seen.push(req._query);
-      next();
-    });
-    await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
-    const port = (httpServer.address() as AddressInfo).port;
+    const { seen, port } = await recordQueries(io, httpServer);
     const ada = ioClient(`http://127.0.0.1:${port}`, { forceNew: true, reconnection: false, transports: ["polling"] });
     try {
       await waitFor(ada, "connect");
@@ -211,13 +213,7 @@ describe("req._query", () => {
   test("repeated keys: the last value wins in _query, as engine.io's parse", async () => {
     const httpServer = createServer();
     const io = new Server(httpServer);
-    const seen: Array<Record<string, string>> = [];
-    io.engine.use((req, _res, next) => {
-      seen.push(req._query);
-      next();
-    });
-    await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
-    const port = (httpServer.address() as AddressInfo).port;
+    const { seen, port } = await recordQueries(io, httpServer);
     try {
       await new Promise<void>((resolve, reject) => {
         request(`http://127.0.0.1:${port}/socket.io/?EIO=4&transport=polling&k=1&k=2`, (res) => {
