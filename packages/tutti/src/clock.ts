@@ -14,6 +14,9 @@ export interface Clock {
   clearTimeout(timer: ClockTimer | undefined): void;
 }
 
+/** Node's longest timer delay (2^31 - 1 ms); a later deadline is reached in several steps. */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 /** An opaque timer handle of a `Clock`. */
 export type ClockTimer = object | number;
 

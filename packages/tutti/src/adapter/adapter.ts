@@ -48,8 +48,11 @@ export interface AdapterSocket {
   readonly id: SocketId;
   /** Queues an encoded packet on the socket's connection, honouring `volatile` and `compress`. */
   deliver(message: EncodedMessage, flags: BroadcastFlags): void;
-  /** Calls `callback` with the client's ack for packet `id`. */
-  expectAck(id: number, callback: (...args: unknown[]) => void): void;
+  /**
+   * Calls `callback` with the client's ack for packet `id`; returns false, registering nothing,
+   * when this socket cannot await it (at its limit): the packet is then not delivered to it.
+   */
+  expectAck(id: number, callback: (...args: unknown[]) => void): boolean;
   /** Forgets the ack for packet `id` (the wait timed out). */
   cancelAck(id: number): void;
   disconnect(close?: boolean): unknown;
@@ -170,8 +173,9 @@ export class Adapter<S extends AdapterSocket = AdapterSocket> extends EventEmitt
     const recipients: S[] = [];
     this.apply(opts, (socket) => {
       recipients.push(socket);
-      socket.expectAck(id, ack); // called with the client's ack arguments; the first is the response
-      socket.deliver(message, flags);
+      // called with the client's ack arguments; the first is the response. A socket that cannot
+      // await it (at its limit) is not sent the packet.
+      if (socket.expectAck(id, ack)) socket.deliver(message, flags);
     });
     clientCountCallback(recipients.length);
     return () => {

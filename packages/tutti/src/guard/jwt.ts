@@ -1,5 +1,5 @@
 import { createPublicKey } from "node:crypto";
-import { type Clock, type ClockTimer, unrefTimer } from "../clock.js";
+import { type Clock, type ClockTimer, MAX_TIMER_DELAY, unrefTimer } from "../clock.js";
 import { DisconnectReasons, type GuardCode } from "../errors.js";
 import type { Event } from "../server/index.js";
 import {
@@ -96,12 +96,14 @@ const ASYMMETRIC: readonly JWSAlgorithm[] = [
  */
 const REFRESH_GRACE_MS = 5000;
 
-/** setTimeout's longest delay; a later deadline is reached in several steps. */
-const MAX_DELAY = 2 ** 31 - 1;
-
 /** Verifies a token as of `currentDate` (the server clock's date, so a fake clock decides expiry). */
 type Verify = (token: string, currentDate: Date) => Promise<JWTPayload>;
 type JoseErrors = Jose["errors"];
+
+/** jose, loaded on first use: import() is kept by the CommonJS build (jose is ESM-only), and Node caches the module. */
+function loadJose(): Promise<Jose> {
+  return import("jose");
+}
 
 /**
  * Authenticates sockets with a JWT (verified by `jose`): a socket without a valid token is
@@ -135,7 +137,7 @@ export function jwt(options: JwtOptions): Guard {
   const timeoutDuration = options.jwksOptions?.timeoutDuration;
   const graceMs =
     typeof timeoutDuration === "number" && Number.isFinite(timeoutDuration) && timeoutDuration >= 0
-      ? Math.min(timeoutDuration, MAX_DELAY)
+      ? Math.min(timeoutDuration, MAX_TIMER_DELAY)
       : REFRESH_GRACE_MS;
 
   // Sockets admitted but not yet connected: their timers start at "connection", so a socket that
@@ -155,7 +157,7 @@ export function jwt(options: JwtOptions): Guard {
     try {
       return await verify(token, new Date(clock.date()));
     } catch (err) {
-      throw GuardError.of(classify(err, remote, (await import("jose")).errors), undefined, { cause: err });
+      throw GuardError.of(classify(err, remote, (await loadJose()).errors), undefined, { cause: err });
     }
   };
 
@@ -325,7 +327,7 @@ class TokenSession {
     const expireAt = exp * 1000 + this.#toleranceMs;
     const warnAt = this.#warning === false || this.#warned ? undefined : exp * 1000 - this.#warning;
     const target = warnAt !== undefined && warnAt < expireAt ? warnAt : expireAt;
-    const delay = Math.min(Math.max(target - this.#clock.date(), 0), MAX_DELAY);
+    const delay = Math.min(Math.max(target - this.#clock.date(), 0), MAX_TIMER_DELAY);
     this.#timer = this.#clock.setTimeout(() => this.#fire(expireAt, warnAt), delay);
     unrefTimer(this.#timer);
   }
@@ -375,7 +377,7 @@ function createVerify(options: JwtOptions): { verify: Verify; remote: boolean } 
     const verifyOptions = { ...claims, algorithms: [...(options.algorithms ?? ["HS256"])] };
     return {
       verify: async (token, currentDate) =>
-        (await (await import("jose")).jwtVerify(token, secret, { ...verifyOptions, currentDate })).payload,
+        (await (await loadJose()).jwtVerify(token, secret, { ...verifyOptions, currentDate })).payload,
       remote: false,
     };
   }
@@ -384,14 +386,14 @@ function createVerify(options: JwtOptions): { verify: Verify; remote: boolean } 
     const key = typeof options.publicKey === "string" ? createPublicKey(options.publicKey) : options.publicKey;
     return {
       verify: async (token, currentDate) =>
-        (await (await import("jose")).jwtVerify(token, key, { ...verifyOptions, currentDate })).payload,
+        (await (await loadJose()).jwtVerify(token, key, { ...verifyOptions, currentDate })).payload,
       remote: false,
     };
   }
   const url = options.jwksUrl instanceof URL ? options.jwksUrl : new URL(options.jwksUrl as string);
   let jwks: JWTVerifyGetKey | undefined; // one key set (and its cache) per guard, made on first use
   const verify: Verify = async (token, currentDate) => {
-    const jose = await import("jose");
+    const jose = await loadJose();
     jwks ??= jose.createRemoteJWKSet(url, options.jwksOptions);
     return (await jose.jwtVerify(token, jwks, { ...verifyOptions, currentDate })).payload;
   };

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { BroadcastFlags } from "../adapter/adapter.js";
 import type { ClockTimer } from "../clock.js";
-import type { EngineSession, SendData, SessionConsumer } from "../engine/engine-session.js";
+import type { EngineSession, SendData, SendOptions, SessionConsumer } from "../engine/engine-session.js";
 import type { PreparedMessage } from "../engine/prepared-message.js";
 import {
   type CloseReason,
@@ -22,6 +22,9 @@ import type { Socket } from "./socket.js";
  * than `maxHttpBufferSize` held in all, closes the connection.
  */
 const MAX_HELD_PACKETS = 100;
+
+/** The send options of a packet flagged `compress(false)`: one shared object, not one per recipient. */
+const NO_COMPRESSION: SendOptions = Object.freeze({ compress: false });
 
 interface HeldPacket {
   readonly packet: SocketPacket;
@@ -260,21 +263,16 @@ export class Client implements SessionConsumer {
 
   /** Encodes and writes one packet to this client. */
   writePacket(packet: SocketPacket, flags: BroadcastFlags): void {
-    const conn = this.conn;
-    if (conn.readyState !== "open") return;
-    if (flags.volatile === true && !conn.volatileWritable) return;
-    const parts = encodePacket(this.server, packet);
-    const options = flags.compress === false ? { compress: false } : undefined;
-    for (const part of parts) conn.send(part, options);
+    const options = this.#sendOptions(flags);
+    if (options === null) return;
+    for (const part of encodePacket(this.server, packet)) this.conn.send(part, options);
   }
 
   /** Writes a packet prepared once for many clients (a broadcast). */
   writePrepared(parts: readonly PreparedMessage[], flags: BroadcastFlags): void {
-    const conn = this.conn;
-    if (conn.readyState !== "open") return;
-    if (flags.volatile === true && !conn.volatileWritable) return;
-    const options = flags.compress === false ? { compress: false } : undefined;
-    for (const part of parts) conn.sendPrepared(part, options);
+    const options = this.#sendOptions(flags);
+    if (options === null) return;
+    for (const part of parts) this.conn.sendPrepared(part, options);
   }
 
   /**
@@ -287,11 +285,20 @@ export class Client implements SessionConsumer {
     encodedPackets: readonly SendData[],
     opts: { readonly volatile?: boolean; readonly compress?: boolean } = {},
   ): void {
+    const options = this.#sendOptions(opts);
+    if (options === null) return;
+    for (const part of encodedPackets) this.conn.send(part, options);
+  }
+
+  /**
+   * Whether a packet with these flags goes to this client now (`null`: not open, or volatile and
+   * something waits), and if so the send options it takes.
+   */
+  #sendOptions(flags: { readonly volatile?: boolean; readonly compress?: boolean }): SendOptions | undefined | null {
     const conn = this.conn;
-    if (conn.readyState !== "open") return;
-    if (opts.volatile === true && !conn.volatileWritable) return;
-    const options = opts.compress === false ? { compress: false } : undefined;
-    for (const part of encodedPackets) conn.send(part, options);
+    if (conn.readyState !== "open") return null;
+    if (flags.volatile === true && !conn.volatileWritable) return null;
+    return flags.compress === false ? NO_COMPRESSION : undefined;
   }
 
   /** Forgets a socket that disconnected. */

@@ -17,7 +17,9 @@ export interface PacketEncoding {
  * (Tutti's own skips them, so it is spared the copy).
  */
 export function encodePacket(server: PacketEncoding, packet: SocketPacket): ReadonlyArray<string | Buffer> {
-  const out = server.encoder.encode(server.options.customParser ? withoutUndefined(packet) : packet);
+  // Tutti's own encoder returns strings and Buffers only: nothing to check or convert
+  if (!server.options.customParser) return server.encoder.encode(packet) as ReadonlyArray<string | Buffer>;
+  const out = server.encoder.encode(withoutUndefined(packet));
   const parts = Array.isArray(out) ? (out as readonly unknown[]) : [out];
   let converted: Array<string | Buffer> | undefined;
   for (let i = 0; i < parts.length; i++) {

@@ -54,6 +54,11 @@ export type SocketMiddleware = (event: Event, next: (err?: Error) => void) => vo
  * written for socket.io's `(...args: any[]) => void`, such as `(event: string, ...args) => {}`,
  * still fits.
  */
+/** socket.io's per-socket ack map, as far as socket.io-adapter's `broadcastWithAck` uses it. */
+interface AcksView {
+  set(id: number, ack: (...args: unknown[]) => void): unknown;
+}
+
 type AnyListener = {
   bivariant(event: string | number, ...args: unknown[]): void;
 }["bivariant"];
@@ -110,6 +115,7 @@ export class Socket<
   #flags: BroadcastFlags = NO_FLAGS;
   #fns: SocketMiddleware[] | undefined;
   #anyListeners: CatchAllListeners | undefined;
+  #acksView: AcksView | undefined;
   #anyOutgoingListeners: CatchAllListeners | undefined;
   #handshake: Handshake | undefined;
   readonly #issued: number;
@@ -473,13 +479,11 @@ export class Socket<
   // ---- AdapterSocket ----
 
   deliver(message: EncodedMessage, flags: BroadcastFlags): void {
-    // a packet that asks for an ack goes only where the ack is awaited: not to a socket at its limit
-    if (message.id !== undefined && !this.nsp.server.ackTable.awaits(this.id, message.id)) return;
     this.#notifyOutgoing(message.data);
     this.client.writePrepared((message as PreparedPacket).parts, flags);
   }
 
-  /** Returns false, registering nothing, when this socket is at `maxPendingAcks`: `deliver` then skips the packet. */
+  /** Returns false, registering nothing, when this socket is at `maxPendingAcks`: the adapter then does not deliver the packet. */
   expectAck(id: number, callback: (...args: unknown[]) => void): boolean {
     return this.nsp.server.ackTable.expect(this.id, id, callback);
   }
@@ -490,8 +494,10 @@ export class Socket<
    * with the broadcast's timeout. A socket at `maxPendingAcks` registers nothing; such an
    * adapter still writes it the packet, and its answer is then ignored.
    */
-  get acks(): { set(id: number, ack: (...args: unknown[]) => void): unknown } {
-    return { set: (id, ack) => this.expectAck(id, ack) };
+  get acks(): AcksView {
+    // made on first use and kept: such an adapter reads it once per recipient of each broadcast
+    this.#acksView ??= { set: (id, ack) => this.expectAck(id, ack) };
+    return this.#acksView;
   }
 
   cancelAck(id: number): void {

@@ -1,7 +1,4 @@
-import type { Clock, ClockTimer } from "../clock.js";
-
-/** Node's longest timer delay; as in Node, a delay outside 1..MAX_DELAY becomes 1 ms. */
-const MAX_DELAY = 2 ** 31 - 1;
+import { type Clock, type ClockTimer, MAX_TIMER_DELAY } from "../clock.js";
 
 export interface FakeClockOptions {
   /** Where `now()` starts. Default 0. */
@@ -51,7 +48,8 @@ export class FakeClock implements Clock {
   }
 
   setTimeout(callback: () => void, delay: number): ClockTimer {
-    const ms = delay >= 1 && delay <= MAX_DELAY ? delay : 1;
+    // as in Node, a delay outside 1..MAX_TIMER_DELAY becomes 1 ms
+    const ms = delay >= 1 && delay <= MAX_TIMER_DELAY ? delay : 1;
     const timer: FakeTimer = { at: this.#now + ms, seq: this.#seq++, callback };
     // insert after every timer due at or before it (binary search: a server may hold many)
     let lo = 0;
