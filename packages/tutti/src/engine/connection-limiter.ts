@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import type { Clock } from "../clock.js";
 import type { Refusal } from "./request-check.js";
 
 export interface HandshakeRate {
@@ -13,8 +14,8 @@ export interface ConnectionLimits {
   readonly maxConnectionsPerIp: number;
   readonly handshakeRate: HandshakeRate | false;
   readonly clientAddress: (req: IncomingMessage) => string;
-  /** Milliseconds on a monotonic clock; injected so tests can move time. */
-  readonly now: () => number;
+  /** The server's clock (its monotonic `now`); injected so tests can move time. */
+  readonly clock: Clock;
 }
 
 interface Bucket {
@@ -66,7 +67,7 @@ export class ConnectionLimiter {
 
   /** Takes a handshake token from the bucket of `address`; false when it has none left. */
   #takeToken(address: string, rate: HandshakeRate): boolean {
-    const now = this.#limits.now();
+    const now = this.#limits.clock.now();
     let bucket = this.#buckets.get(address);
     if (bucket === undefined) {
       if (this.#buckets.size >= MAX_BUCKETS) this.#makeRoom(now, rate);

@@ -21,7 +21,7 @@ import { abortUpgrade, sendHttpError } from "./http-error.js";
 import { interceptRequests } from "./intercept-requests.js";
 import { LISTEN_BACKLOG } from "./listen-backlog.js";
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions, type TransportName } from "./options.js";
-import { checkAllowedOrigin, checkRequest, parseQuery, type Query, type Refusal } from "./request-check.js";
+import { checkAllowedOrigin, checkRequest, type Query, type Refusal, readQuery } from "./request-check.js";
 import { PollingTransport } from "./transports/polling.js";
 import { WebSocketTransport } from "./transports/websocket.js";
 
@@ -50,19 +50,6 @@ export type EngineMiddleware = (req: EngineRequest, res: ServerResponse, next: (
 type ConnectMiddleware = {
   bivariant(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
 }["bivariant"];
-
-/**
- * Sets `req._query` as engine.io does before anything else looks at the request: a plain object
- * of the query string, the last value of a repeated key winning; a `_query` already there (set
- * by connect's query parser, say) is left as it is. The engine itself decides on its own parse.
- */
-function exposeQuery(req: IncomingMessage): void {
-  const exposed = req as Partial<EngineRequest>;
-  if (exposed._query !== undefined) return;
-  const url = req.url ?? "";
-  const mark = url.indexOf("?");
-  exposed._query = mark === -1 ? {} : Object.fromEntries(new URLSearchParams(url.slice(mark + 1)));
-}
 
 /** Emitted as `connection_error` when a request is refused. */
 export interface ConnectionError {
@@ -107,7 +94,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     super();
     this.opts = resolveEngineOptions(opts);
     const clock = this.opts.clock;
-    this.#limiter = new ConnectionLimiter({ ...this.opts, now: () => clock.now() });
+    this.#limiter = new ConnectionLimiter(this.opts);
     this.pings = new DeadlineQueue(this.opts.pingInterval, clock);
     this.pongs = new DeadlineQueue(this.opts.pingTimeout, clock);
     this.#wss = new WebSocketServer({
@@ -186,8 +173,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   /** Handles one HTTP request under the engine's path (handshake, GET or POST). */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    const query = parseQuery(req.url);
-    exposeQuery(req);
+    const query = readQuery(req);
     // The allowlist comes first: a refused origin gets neither CORS headers nor the middlewares.
     const refusedOrigin = checkAllowedOrigin(this.opts, req);
     if (refusedOrigin !== undefined) {
@@ -229,8 +215,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     // Node removes its own 'error' listener from upgrade sockets: without one, a client's
     // connection reset would be an uncaught error.
     socket.on("error", ignoreError);
-    const query = parseQuery(req.url);
-    exposeQuery(req);
+    const query = readQuery(req);
     const refusedOrigin = checkAllowedOrigin(this.opts, req);
     if (refusedOrigin !== undefined) {
       this.#refuseUpgrade(req, socket, refusedOrigin);

@@ -5,7 +5,7 @@ import { type Clock, systemClock } from "../clock.js";
 import { TuttiError } from "../errors.js";
 import type { HandshakeRate } from "./connection-limiter.js";
 import type { CorsOptions } from "./cors.js";
-import { TrustedProxies } from "./trusted-proxies.js";
+import { plainAddress, TrustedProxies } from "./trusted-proxies.js";
 
 export type TransportName = "polling" | "websocket";
 
@@ -171,8 +171,8 @@ function resolveClientAddress(opts: EngineOptions): (req: IncomingMessage) => st
  */
 export function addressKey(address: string): string {
   if (isIPv4(address) || !isIPv6(address)) return address;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped !== null) return mapped[1] as string;
+  const plain = plainAddress(address);
+  if (plain !== address) return plain;
   const zone = address.indexOf("%");
   const bare = zone === -1 ? address : address.slice(0, zone);
   const gap = bare.indexOf("::");

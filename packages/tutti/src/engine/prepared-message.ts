@@ -60,17 +60,22 @@ export class PreparedMessage implements QueuedPacket {
 
 /**
  * The frame as one buffer: a recipient with a single packet this turn then costs one plain write
- * instead of a two-entry writev (measured in bench/ fan-out). Text, the common case, is written
- * straight into a buffer of the frame's exact size behind the header: encoding it first and then
- * concatenating left two dead buffers beside each live frame in the same allocator pages, which
- * a burst of thousands of frames kept resident (measured in bench/, "Slow consumer").
+ * instead of a two-entry writev (measured in bench/ fan-out).
  */
 function buildFrame(packet: EnginePacket, supportsBinary: boolean): readonly Buffer[] {
-  const encoded = encodeFrame(packet, supportsBinary);
-  if (typeof encoded !== "string") {
-    const parts = frameOf(encoded);
-    return parts.length === 1 ? parts : [Buffer.concat(parts)];
-  }
+  const parts = frameOf(encodeFrame(packet, supportsBinary));
+  return parts.length === 1 ? parts : [Buffer.concat(parts)];
+}
+
+/**
+ * The unmasked WebSocket frame of an encoded Engine.IO packet, built by ws, as buffers in order.
+ * Text, the common case, is written straight into one buffer of the frame's exact size behind
+ * the header: encoding it first and then concatenating left two dead buffers beside each live
+ * frame in the same allocator pages, which a burst of thousands of frames kept resident
+ * (measured in bench/, "Slow consumer"), and cost every single-socket packet three allocations.
+ */
+export function frameOf(encoded: string | Buffer): readonly Buffer[] {
+  if (typeof encoded !== "string") return frameParts(encoded, OPCODE_BINARY);
   const length = Buffer.byteLength(encoded, "utf8");
   // the header sizes of RFC 6455 section 5.2, which ws writes below
   const headerLength = length <= 125 ? 2 : length < 65536 ? 4 : 10;
@@ -80,13 +85,6 @@ function buildFrame(packet: EnginePacket, supportsBinary: boolean): readonly Buf
   const header = frameParts(payload, OPCODE_TEXT)[0] as Buffer;
   header.copy(whole, 0);
   return [whole];
-}
-
-/** The unmasked WebSocket frame of an encoded Engine.IO packet, built by ws, as buffers in order. */
-export function frameOf(encoded: string | Buffer): readonly Buffer[] {
-  return typeof encoded === "string"
-    ? frameParts(Buffer.from(encoded, "utf8"), OPCODE_TEXT)
-    : frameParts(encoded, OPCODE_BINARY);
 }
 
 function frameParts(payload: Buffer, opcode: number): readonly Buffer[] {

@@ -12,13 +12,20 @@ export interface Refusal {
   context: Record<string, unknown>;
 }
 
-/** Parses the query string; the first value of a repeated key wins. */
-export function parseQuery(url: string | undefined): Query {
+/**
+ * The request's query, parsed once per request: the engine's own view (the first value of a
+ * repeated key, on a null-prototype object) is returned, and engine.io's `req._query` is set for
+ * the middlewares and apps (a plain object, the last value of a repeated key winning; one already
+ * there, set by connect's query parser say, is left as it is).
+ */
+export function readQuery(req: IncomingMessage): Query {
+  const url = req.url ?? "";
+  const mark = url.indexOf("?");
+  const params = new URLSearchParams(mark === -1 ? "" : url.slice(mark + 1));
+  const exposed = req as IncomingMessage & { _query?: Record<string, string> };
+  if (exposed._query === undefined) exposed._query = Object.fromEntries(params);
   const query: Query = Object.create(null);
-  if (url === undefined) return query;
-  const q = url.indexOf("?");
-  if (q === -1) return query;
-  for (const [key, value] of new URLSearchParams(url.slice(q + 1))) {
+  for (const [key, value] of params) {
     if (!(key in query)) query[key] = value;
   }
   return query;

@@ -3,7 +3,7 @@ import { BlockList, isIP } from "node:net";
 import { TuttiError } from "../errors.js";
 
 /** An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as plain IPv4; any other address as it is. */
-function plainAddress(address: string): string {
+export function plainAddress(address: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   return mapped === null ? address : (mapped[1] as string);
 }
