@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Adapter, AdapterNamespace, Room, SocketId } from "../adapter/adapter.js";
+import type { Clock } from "../clock.js";
 import { SocketPacketType } from "../protocol/socket-packet.js";
 import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.js";
 import type { Client } from "./client.js";
@@ -275,6 +276,11 @@ export class Namespace<
 
   nextAckId(): number {
     return this.server.ackTable.nextId();
+  }
+
+  /** The server's clock (the cluster adapter's request timers run on it). */
+  get clock(): Clock {
+    return this.server.ackTable.clock;
   }
 
   // ---- connecting sockets (called by the client) ----
