@@ -27,6 +27,7 @@ export const ErrorCodes = {
   ROOM_LIMIT_EXCEEDED: { message: "Too many rooms for this socket" },
   ACK_LIMIT_EXCEEDED: { message: "Too many pending acks for this socket" },
   JOIN_NOT_ALLOWED: { message: "The socket may not join this room" },
+  ADAPTER_NOT_SUPPORTED: { message: "The adapter cannot do this on Tutti" },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
