@@ -29,7 +29,7 @@ export const ErrorCodes = {
   JOIN_NOT_ALLOWED: { message: "The socket may not join this room" },
   BROKER_UNAVAILABLE: { message: "The cluster's broker is unavailable" },
   RELAY_REFUSED: { message: "Relayed request refused", status: 403 },
-  ADAPTER_NOT_SUPPORTED: { message: "This adapter cannot run on Tutti" },
+  ADAPTER_NOT_SUPPORTED: { message: "The adapter cannot do this on Tutti" },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
