@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { createServer, type Server as HttpServer, type IncomingMessage } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server as HttpServer, request as httpRequest, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Socket as EngineClient } from "engine.io-client";
 import { type Socket as ClientSocket, io as ioClient } from "socket.io-client";
 import type { EngineCluster } from "../src/engine/cluster.js";
+import type { RelayOptions } from "../src/engine/options.js";
 import { RelayHeaders, signRelay } from "../src/engine/relay-signature.js";
 import { type ConnectionError, EngineServer, type EngineSession, Server, type Socket } from "../src/index.js";
 import { type RoundRobinProxy, startRoundRobinProxy } from "./helpers/round-robin-proxy.js";
@@ -354,6 +358,111 @@ describe("relay: raw Engine.IO sessions", () => {
         await new Promise<void>((resolve) => entry.httpServer.close(() => resolve()));
         entry.httpServer.closeAllConnections();
       }
+    }
+  });
+});
+
+/** Two bare engines in one cluster, each on its own loopback port; the first with `relayA`. */
+async function startPair(
+  cluster: TestCluster,
+  relayA: RelayOptions = {},
+): Promise<{
+  engines: { engine: EngineServer; httpServer: HttpServer; port: number; address: string }[];
+  close(): Promise<void>;
+}> {
+  const engines: { engine: EngineServer; httpServer: HttpServer; port: number; address: string }[] = [];
+  for (const [i, tag] of ["pairAA", "pairBB"].entries()) {
+    const httpServer = createServer();
+    const engine = new EngineServer({ path: "/engine.io/" }).attach(httpServer);
+    await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+    const address = await engine.joinCluster(cluster.node(tag), i === 0 ? relayA : {});
+    engines.push({ engine, httpServer, port: (httpServer.address() as AddressInfo).port, address });
+  }
+  return {
+    engines,
+    async close() {
+      for (const entry of engines) {
+        await new Promise<void>((resolve) => entry.engine.close(() => resolve()));
+        await new Promise<void>((resolve) => entry.httpServer.close(() => resolve()));
+        entry.httpServer.closeAllConnections();
+      }
+    },
+  };
+}
+
+/** Opens a polling session on `port` with a raw handshake; gives its sid. */
+async function rawHandshake(port: number): Promise<string> {
+  const open = await http(port, "GET", "/engine.io/?EIO=4&transport=polling");
+  assert.equal(open.status, 200);
+  return (JSON.parse(open.body.slice(1)) as { sid: string }).sid;
+}
+
+describe("relay: listener and propagation", () => {
+  test("a relay listener on a Unix socket path (node:cluster workers) relays; advertise is what is announced", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tutti-relay-"));
+    const path = join(dir, "relay.sock");
+    const cluster = new TestCluster();
+    const pair = await startPair(cluster, { path });
+    try {
+      const [a, b] = pair.engines as [(typeof pair.engines)[0], (typeof pair.engines)[0]];
+      assert.equal(a.address, path);
+      assert.equal(cluster.members.get("pairAA")?.address, path);
+      const sid = await rawHandshake(a.port);
+      assert.ok(sid.startsWith("pairAA"));
+      const session = a.engine.clients.get(sid) as EngineSession;
+      const got = waitFor<[string]>(session, "message");
+      const post = await http(b.port, "POST", `/engine.io/?EIO=4&transport=polling&sid=${sid}`, "4hello");
+      assert.equal(post.status, 200);
+      assert.deepEqual(await got, ["hello"]);
+      session.send("back");
+      const poll = await http(b.port, "GET", `/engine.io/?EIO=4&transport=polling&sid=${sid}`);
+      assert.equal(poll.body, "4back");
+      assert.equal(b.engine.relayStats.relayedRequests, 2);
+    } finally {
+      await pair.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const advertised = new TestCluster();
+    const other = await startPair(advertised, { host: "127.0.0.1", port: 0, advertise: "127.0.0.1:1" });
+    try {
+      assert.equal(other.engines[0]?.address, "127.0.0.1:1");
+      assert.equal(advertised.members.get("pairAA")?.address, "127.0.0.1:1");
+      // nobody answers there: the owner cannot be reached, its sessions' requests get the 400
+      const sid = await rawHandshake(other.engines[0]?.port as number);
+      const answer = await http(
+        other.engines[1]?.port as number,
+        "GET",
+        `/engine.io/?EIO=4&transport=polling&sid=${sid}`,
+      );
+      assert.deepEqual([answer.status, JSON.parse(answer.body)], [400, { code: 1, message: "Session ID unknown" }]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("a client that aborts a relayed poll aborts it on the owner too", async () => {
+    const cluster = new TestCluster();
+    const pair = await startPair(cluster);
+    try {
+      const [a, b] = pair.engines as [(typeof pair.engines)[0], (typeof pair.engines)[0]];
+      const sid = await rawHandshake(a.port);
+      const session = a.engine.clients.get(sid) as EngineSession;
+      const closed = waitFor<[string, string?]>(session, "close");
+      const req = httpRequest({
+        host: "127.0.0.1",
+        port: b.port,
+        path: `/engine.io/?EIO=4&transport=polling&sid=${sid}`,
+      });
+      req.on("error", () => {});
+      req.end();
+      // the poll is pending on the owner once the relayed request reached it
+      await waitFor(a.engine, "headers");
+      req.destroy();
+      const [reason, description] = await closed;
+      assert.equal(reason, "transport error");
+      assert.equal(description, "polling GET closed prematurely");
+    } finally {
+      await pair.close();
     }
   });
 });

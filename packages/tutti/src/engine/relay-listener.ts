@@ -37,6 +37,9 @@ function ignoreError(): void {}
 export class RelayListener {
   readonly server: HttpServer;
   readonly #host: RelayListenerHost;
+  /** Responses not yet finished: told to close their connection when the listener closes. */
+  readonly #inFlight = new Set<ServerResponse>();
+  #closing = false;
 
   constructor(host: RelayListenerHost) {
     this.#host = host;
@@ -67,7 +70,14 @@ export class RelayListener {
     });
   }
 
+  /**
+   * Stops listening and lets no connection outlive its last response: the other nodes hold
+   * keep-alive connections here, which would otherwise keep the process up for the idle timeout.
+   */
   close(): void {
+    this.#closing = true;
+    this.server.keepAliveTimeout = 1;
+    for (const res of this.#inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
     this.server.close();
     this.server.closeIdleConnections();
   }
@@ -80,6 +90,11 @@ export class RelayListener {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#closing) res.setHeader("Connection", "close");
+    else {
+      this.#inFlight.add(res);
+      res.once("close", () => this.#inFlight.delete(res));
+    }
     if (!this.#host.matches(req)) {
       res.writeHead(404, { "Content-Type": "text/plain" });
       res.end("Not Found");
