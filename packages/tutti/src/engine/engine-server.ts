@@ -25,6 +25,7 @@ import {
   type RelayOptions,
   type ResolvedEngineOptions,
   resolveEngineOptions,
+  resolveRelayOptions,
   type TransportName,
 } from "./options.js";
 import { Relay, type RelayStats } from "./relay.js";
@@ -172,7 +173,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         `cluster tag must be 6 base64url characters, got "${String(cluster.tag)}"`,
       );
     }
-    const relayOpts = resolveEngineOptions({ relay: { ...this.opts.relay, ...opts } }).relay;
+    const relayOpts = resolveRelayOptions({ ...this.opts.relay, ...opts });
     const clock = this.opts.clock;
     const relay = new Relay(cluster, clock, relayOpts.connectTimeout ?? 5000);
     const listener = new RelayListener({

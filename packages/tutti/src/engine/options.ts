@@ -193,7 +193,8 @@ function resolveClientAddress(
   return (req) => custom(req, address(req));
 }
 
-function resolveRelay(relay: RelayOptions | undefined): RelayOptions {
+/** Checks the `relay` option (read when the engine joins a cluster). */
+export function resolveRelayOptions(relay: RelayOptions | undefined): RelayOptions {
   if (relay === undefined) return {};
   if (typeof relay !== "object" || relay === null) throw new TuttiError("INVALID_OPTION", "relay must be an object");
   const port = relay.port;
@@ -323,6 +324,6 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
     clientAddress: resolveClientAddress(opts, clientPeer),
     clientPeer,
     clock: opts.clock ?? systemClock,
-    relay: resolveRelay(opts.relay),
+    relay: resolveRelayOptions(opts.relay),
   };
 }
