@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { io as ioc } from "socket.io-client";
-import { createClusterAdapter, MemoryHub, Server } from "../src/index.js";
+import { createClusterAdapter, MemoryHub, Server, type TuttiError } from "../src/index.js";
 import { adapterContract } from "../src/testing/index.js";
 import { startRoundRobinProxy } from "./helpers/round-robin-proxy.js";
 
@@ -117,5 +117,36 @@ test("behind a round-robin balancer, polling-only clients on three nodes get eve
     for (const client of clients) client.disconnect();
     await proxy.close();
     await Promise.all(nodes.map((io) => io.close()));
+  }
+});
+
+test("a broadcast the broker refuses still reaches this node's sockets, and is reported: error event and log line", async () => {
+  const hub = new MemoryHub();
+  const broker = hub.connect();
+  const logged: string[] = [];
+  const http = createServer();
+  const io = new Server(http, {
+    adapter: createClusterAdapter(broker, { logger: { warn: (line) => logged.push(line) } }),
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const client = ioc(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, {
+    transports: ["websocket"],
+    forceNew: true,
+    reconnection: false,
+  });
+  try {
+    await new Promise<void>((resolve) => client.once("connect", resolve));
+    const errors: TuttiError[] = [];
+    io.of("/").adapter.on("error", (err) => errors.push(err as TuttiError));
+    await broker.close(); // the broker is gone: publishing is refused
+    const got = new Promise<unknown[]>((resolve) => client.once("x", (...args: unknown[]) => resolve(args)));
+    io.emit("x", 1);
+    assert.deepEqual(await got, [1]);
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.code, "BROKER_UNAVAILABLE");
+    assert.match(logged[0] ?? "", /^\[tutti cluster\] broadcast of "x" in namespace \/ reached this node only/);
+  } finally {
+    client.disconnect();
+    await io.close();
   }
 });
