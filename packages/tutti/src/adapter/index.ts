@@ -11,3 +11,15 @@ export {
   type Room,
   type SocketId,
 } from "./adapter.js";
+export {
+  type Broker,
+  type BrokerEvents,
+  CLUSTER_PROTOCOL_VERSION,
+  type FeedEntry,
+  type NamespaceFeed,
+  type NamespaceLink,
+  type NodeInfo,
+  type NodeMessage,
+  type Position,
+  type StoredMessage,
+} from "./broker.js";
