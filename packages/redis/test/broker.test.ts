@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { before, describe, it, type TestContext } from "node:test";
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from "@tutti/redis";
 import { Redis } from "ioredis";
 import { CLUSTER_PROTOCOL_VERSION, type StoredMessage } from "tutti";
