@@ -150,7 +150,7 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
       option(options.roomLinger, 5000, "roomLinger"),
       this.clock,
       (channel, message) => this.receive(channel, message),
-      () => this.report(new Error("@tutti/redis: the subscriber connection was lost; the feed resumes on reconnect")),
+      () => this.feedLost(),
       () => this.feedResumed(),
       report,
     );
@@ -332,6 +332,11 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
     state.deliverMessage(decoded.message, decoded.from);
   }
 
+  private feedLost(): void {
+    for (const state of this.namespaces.values()) state.feedLost();
+    this.report(new Error("@tutti/redis: the subscriber connection was lost; the feed resumes on reconnect"));
+  }
+
   private feedResumed(): void {
     for (const state of this.namespaces.values()) state.feedResumed();
   }
@@ -359,6 +364,8 @@ class NamespaceState implements NamespaceLink {
   /** An epoch for the script to use if it must make one; replaced once used. */
   epochCandidate = newEpoch();
   private readonly rooms = new Map<string, number>();
+  /** The run_id and epoch when the feed was lost, until it is back. */
+  private lostAt: { readonly runId: string; readonly epoch: string | undefined } | undefined;
   private readonly base: Promise<void>;
   private closed = false;
 
@@ -443,11 +450,17 @@ class NamespaceState implements NamespaceLink {
     this.call(() => this.feed.onMessage(message, from));
   }
 
+  /** The subscriber connection dropped: remember what history was then, to compare once it is back. */
+  feedLost(): void {
+    this.lostAt ??= { runId: this.runId, epoch: this.epoch };
+  }
+
   /** The subscriber is back and resubscribed: tell the feed whether history covers the gap. */
   feedResumed(): void {
-    if (this.closed || this.feed.onFeedLost === undefined) return;
-    const knownRunId = this.runId;
-    const knownEpoch = this.epoch;
+    const lostAt = this.lostAt;
+    this.lostAt = undefined;
+    if (this.closed || this.feed.onFeedLost === undefined || lostAt === undefined) return;
+    const { runId: knownRunId, epoch: knownEpoch } = lostAt;
     this.broker.check(this).then(
       (now) => {
         if (this.closed) return;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { before, describe, it, type TestContext } from "node:test";
-import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from "@tutti/redis";
 import { Redis } from "ioredis";
 import { CLUSTER_PROTOCOL_VERSION, type StoredMessage } from "tutti";
+import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from "../src/index.js";
 import { deleteKeys, eventually, missing, next, RecordingFeed, randomPrefix, sharedRedisUp } from "./helpers.js";
 
 // Brokers in one process on the shared Redis (127.0.0.1:6379), each test under its own key prefix.

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it, type TestContext } from "node:test";
-import { createRedisBroker, type RedisBrokerOptions } from "@tutti/redis";
 import { Redis } from "ioredis";
 import type { Position, StoredMessage } from "tutti";
 import { FakeClock } from "tutti/testing";
+import { createRedisBroker, type RedisBrokerOptions } from "../src/index.js";
 import { have, missing, next, OwnRedis, RecordingFeed } from "./helpers.js";
 
 // Redis going away and coming back, on a redis-server of this file's own (no persistence, so a
