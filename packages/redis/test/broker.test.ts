@@ -41,6 +41,8 @@ async function cluster(t: TestContext, count: number, options: (i: number) => Re
   }
   await Promise.all(made.brokers.map((broker) => broker.ready()));
   const links = made.brokers.map((broker, i) => broker.namespace("/", made.feeds[i] as RecordingFeed));
+  // the namespace's own channels are live once a subscribe resolves
+  await Promise.all(links.map((link) => link.subscribe([])));
   return { ...made, links, key };
 }
 

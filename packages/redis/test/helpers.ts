@@ -79,8 +79,8 @@ export class OwnRedis {
     private readonly extra: readonly string[],
   ) {}
 
-  static async start(extra: readonly string[] = []): Promise<OwnRedis> {
-    const server = new OwnRedis(await freePort(), extra);
+  static async start(extra: readonly string[] = [], port?: number): Promise<OwnRedis> {
+    const server = new OwnRedis(port ?? (await freePort()), extra);
     await server.restart();
     return server;
   }
@@ -197,4 +197,59 @@ export function next<T extends unknown[]>(
 /** Resolves once `check` holds, asking again every 20 ms (for state that announces no event). */
 export async function eventually(check: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** A free port whose Redis Cluster bus port (port + 10000) is free too. */
+export async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10000 > 65535) continue;
+    const bus = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      bus.once("error", () => resolve(false));
+      bus.listen(port + 10000, "127.0.0.1", () => resolve(true));
+    });
+    if (free) {
+      await new Promise<void>((resolve) => bus.close(() => resolve()));
+      return port;
+    }
+  }
+}
+
+/** A Redis Cluster of `masters` masters of the test's own; throws when it cannot be formed. */
+export async function startRedisCluster(
+  masters: number,
+): Promise<{ servers: OwnRedis[]; ports: number[]; destroy(): Promise<void> }> {
+  const servers: OwnRedis[] = [];
+  const destroy = async () => {
+    await Promise.all(servers.map((server) => server.destroy()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      servers.push(
+        await OwnRedis.start(
+          ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"],
+          await freeClusterPort(),
+        ),
+      );
+    }
+    const ports = servers.map((server) => server.port);
+    await run(
+      "redis-cli",
+      ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"],
+      { timeout: 20_000 },
+    );
+    for (const port of ports) {
+      for (let attempt = 0; ; attempt++) {
+        const { stdout } = await run("redis-cli", ["-p", String(port), "cluster", "info"]);
+        if (/cluster_state:ok/.test(stdout)) break;
+        if (attempt > 400) throw new Error(`the cluster did not become ok on port ${port}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+    return { servers, ports, destroy };
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
 }
