@@ -23,3 +23,11 @@ export {
   type Position,
   type StoredMessage,
 } from "./broker.js";
+export {
+  ClusterAdapter,
+  type ClusterAdapterConstructor,
+  type ClusterAdapterOptions,
+  createClusterAdapter,
+  type RemoteSocketDetails,
+} from "./cluster-adapter.js";
+export { MemoryBroker, MemoryHub, type MemoryNodeOptions } from "./memory-broker.js";

@@ -1,10 +1,13 @@
+import { EventEmitter } from "node:events";
 import type { Adapter, BroadcastFlags, BroadcastOptions, Room, SocketId } from "../adapter/adapter.js";
+import type { RemoteSocketDetails } from "../adapter/cluster-adapter.js";
 import { systemClock } from "../clock.js";
 import { RESERVED_EVENTS, SocketPacketType } from "../protocol/socket-packet.js";
 import { AckTable } from "./ack-table.js";
-import type { Socket } from "./socket.js";
+import type { Handshake, Socket } from "./socket.js";
 import type {
   AllButLast,
+  DecorateAcknowledgements,
   DecorateAcknowledgementsWithMultipleResponses,
   DefaultEventsMap,
   DefaultSocketData,
@@ -16,13 +19,54 @@ import type {
   Last,
 } from "./typed-events.js";
 
-/** What `fetchSockets()` returns: the sockets themselves on this node (remote ones come with a cluster adapter). */
-export type RemoteSocket<EmitEvents extends EventsMap, SocketData> = Socket<
-  DefaultEventsMap,
-  EmitEvents,
-  DefaultEventsMap,
-  SocketData
->;
+/**
+ * A socket on another node, as `fetchSockets()` returns it (socket.io's RemoteSocket): its id,
+ * handshake, rooms and data as they were when it answered, and operations that reach it wherever
+ * it is. Sockets of this node come as themselves.
+ */
+export class RemoteSocket<EmitEvents extends EventsMap, SocketData> {
+  readonly id: SocketId;
+  readonly handshake: Handshake;
+  readonly rooms: Set<Room>;
+  readonly data: SocketData;
+  readonly #operator: BroadcastOperator<EmitEvents, SocketData>;
+
+  constructor(adapter: Adapter, details: RemoteSocketDetails, acks?: AckTable) {
+    this.id = details.id;
+    this.handshake = details.handshake as Handshake;
+    this.rooms = new Set(details.rooms);
+    this.data = details.data as SocketData;
+    this.#operator = new BroadcastOperator<EmitEvents, SocketData>(
+      adapter,
+      new Set([this.id]),
+      new Set(),
+      { expectSingleResponse: true },
+      acks,
+    );
+  }
+
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    return this.#operator.emit(ev, ...args);
+  }
+
+  /** The ack waits at most `ms` (then an error); `emitWithAck` resolves with the client's one response. */
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData> {
+    return this.#operator.timeout(ms) as unknown as BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>;
+  }
+
+  join(room: Room | readonly Room[]): void {
+    this.#operator.socketsJoin(room);
+  }
+
+  leave(room: Room | readonly Room[]): void {
+    this.#operator.socketsLeave(room);
+  }
+
+  disconnect(close = false): this {
+    this.#operator.disconnectSockets(close);
+    return this;
+  }
+}
 
 /**
  * The error a broadcast ack gets on timeout; `responses` holds the acks that did arrive. When a
@@ -176,7 +220,15 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
 
   /** The targeted sockets. */
   fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
-    return this.#adapter.fetchSockets(this.#options()) as unknown as Promise<RemoteSocket<EmitEvents, SocketData>[]>;
+    const adapter = this.#adapter as unknown as Adapter;
+    return adapter.fetchSockets(this.#options()).then((sockets) =>
+      sockets.map((socket) =>
+        // this node's sockets come as themselves, another node's as their details
+        socket instanceof EventEmitter
+          ? (socket as unknown as RemoteSocket<EmitEvents, SocketData>)
+          : new RemoteSocket<EmitEvents, SocketData>(adapter, socket as unknown as RemoteSocketDetails, this.#acks),
+      ),
+    );
   }
 
   /** Makes the targeted sockets join `room`. */

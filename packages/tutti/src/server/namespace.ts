@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Adapter, AdapterNamespace, Room, SocketId } from "../adapter/adapter.js";
+import type { Clock } from "../clock.js";
 import { SocketPacketType } from "../protocol/socket-packet.js";
 import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.js";
 import type { Client } from "./client.js";
 import { PreparedPacket } from "./prepared-packet.js";
 import type { Server } from "./server.js";
 import { settle } from "./settle.js";
+import { createNamespaceAdapter } from "./sio-compat.js";
 import { Socket } from "./socket.js";
 import type {
   AllButLast,
@@ -104,8 +106,8 @@ export class Namespace<
   }
 
   protected createAdapter(): Adapter<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
-    const AdapterClass = this.server.adapterConstructor;
-    return new AdapterClass(this as unknown as AdapterNamespace) as unknown as Adapter<
+    // socket.io-adapter: one written for socket.io is checked and fitted (sio-compat.ts)
+    return createNamespaceAdapter(this.server.adapterConstructor, this) as unknown as Adapter<
       Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
     >;
   }
@@ -275,6 +277,11 @@ export class Namespace<
 
   nextAckId(): number {
     return this.server.ackTable.nextId();
+  }
+
+  /** The server's clock (the cluster adapter's request timers run on it). */
+  get clock(): Clock {
+    return this.server.ackTable.clock;
   }
 
   // ---- connecting sockets (called by the client) ----

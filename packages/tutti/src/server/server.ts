@@ -2,6 +2,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { Http2SecureServer, Http2Server } from "node:http2";
 import type { Server as HttpsServer } from "node:https";
 import { Adapter, type AdapterConstructor, type Room, type SocketId } from "../adapter/adapter.js";
+import type { Broker } from "../adapter/broker.js";
 import { systemClock } from "../clock.js";
 import { EngineServer } from "../engine/engine-server.js";
 import type { EngineSession } from "../engine/engine-session.js";
@@ -24,6 +25,7 @@ import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.js";
 import type { Parser, ParserEncoder } from "./parser.js";
 import { ClientFileServer } from "./serve-client.js";
 import { settle } from "./settle.js";
+import { createNamespaceAdapter } from "./sio-compat.js";
 import { tuttiParser } from "./tutti-parser.js";
 import type {
   AllButLast,
@@ -37,6 +39,14 @@ import type {
   FirstNonErrorArg,
   Last,
 } from "./typed-events.js";
+
+/** The broker of a cluster adapter class (`createClusterAdapter`, `@tutti/redis`'s `createAdapter`). */
+function brokerOf(ctor: unknown): Broker | undefined {
+  const broker = (ctor as { broker?: Broker } | undefined)?.broker;
+  return broker !== undefined && typeof broker === "object" && typeof broker.namespace === "function"
+    ? broker
+    : undefined;
+}
 
 /**
  * An adapter written for socket.io: a class on socket.io-adapter's `Adapter`, or the factory
@@ -298,13 +308,25 @@ export class Server<
   adapter(v?: AdapterConstructor | SocketIoAdapterConstructor): this | AdapterConstructor {
     if (v === undefined) return this.#adapter;
     const ctor = v as AdapterConstructor;
+    // socket.io-adapter: each namespace's adapter is made, and checked (sio-compat.ts), before
+    // any is replaced, so a refused adapter leaves the server as it was
+    const made = [...this.#nsps.values()].map((nsp) => ({ nsp, adapter: createNamespaceAdapter(ctor, nsp) }));
     this.#adapter = ctor;
-    for (const nsp of this.#nsps.values()) {
-      const adapter = new ctor(nsp as never);
+    this.#joinCluster();
+    for (const { nsp, adapter } of made) {
       (nsp as { adapter: unknown }).adapter = adapter;
       settle(() => adapter.init(), "init");
     }
     return this;
+  }
+
+  /** With a cluster adapter, the engine serves every node's sessions through the adapter's broker. */
+  #joinCluster(): void {
+    const broker = brokerOf(this.#adapter);
+    const engine = this.engine as EngineServer | undefined;
+    if (broker === undefined || engine === undefined) return;
+    const join = (engine as { joinCluster?: (cluster: Broker) => void }).joinCluster;
+    if (typeof join === "function") join.call(engine, broker);
   }
 
   // ---- attaching ----
@@ -333,6 +355,7 @@ export class Server<
     engine.attach(target as HttpServer);
     if (this.#serveClient) new ClientFileServer(`${this.#path}/`, engine.opts.cors).attach(target as HttpServer);
     this.bind(engine);
+    this.#joinCluster();
     return this;
   }
 
@@ -630,6 +653,8 @@ export class Server<
     for (const parent of this.#parents.values()) settle(() => parent.adapter.close(), "close");
     const engine = this.engine as EngineServer | undefined;
     engine?.close();
+    const broker = brokerOf(this.#adapter);
+    if (broker !== undefined) settle(() => broker.close(), "close");
     this.#closed = true;
     const httpServer = this.httpServer as AttachTarget | undefined;
     if (httpServer === undefined) {
