@@ -1,3 +1,4 @@
+export { createAdapter, type RedisAdapterOptions } from "./adapter.js";
 export type { PublishQueueOptions } from "./publish-gate.js";
 export {
   createRedisBroker,
