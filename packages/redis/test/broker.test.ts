@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { before, describe, it, type TestContext } from "node:test";
 import { Redis } from "ioredis";
 import { CLUSTER_PROTOCOL_VERSION, type StoredMessage } from "tutti";
+import { Commands } from "../src/commands.js";
 import { createRedisBroker, type RedisBroker, type RedisBrokerOptions } from "../src/index.js";
+import { Keys } from "../src/keys.js";
 import { deleteKeys, eventually, missing, next, RecordingFeed, randomPrefix, sharedRedisUp } from "./helpers.js";
 
 // Brokers in one process on the shared Redis (127.0.0.1:6379), each test under its own key prefix.
@@ -266,5 +268,38 @@ describe("RedisBroker registry", () => {
     assert.deepEqual(downs, [b.tag, c.tag]);
     assert.deepEqual([...a.members().keys()], [a.tag]);
     assert.equal(await a.locate(b.tag), undefined);
+  });
+});
+
+describe("RedisBroker publish script", () => {
+  it("answers a resent publish (same instance and counter) from its record instead of storing it twice", async (t) => {
+    if (!up) return missing(t, "Redis at 127.0.0.1:6379");
+    const key = randomPrefix();
+    const client = new Redis({ host: "127.0.0.1", port: 6379 });
+    t.after(async () => {
+      await deleteKeys(client, key);
+      client.disconnect();
+    });
+    const commands = new Commands(client);
+    const keys = new Keys(key).namespace("/");
+    const publish = (instance: string, counter: number) =>
+      commands.publish(
+        [keys.meta, keys.publisher("node01"), keys.room("r")],
+        ["", "Epoch123", 1000, 60_000, instance, counter, "PUBLISH", Buffer.from([1]), keys.roomChannel("r")],
+      );
+    const first = await publish("i1", 1);
+    const again = await publish("i1", 1);
+    const second = await publish("i1", 2);
+    const otherInstance = await publish("i2", 1); // a new node that reuses the tag starts over
+    assert.deepEqual(
+      [first, again, second, otherInstance].map((r) => [r.epoch, r.seq, r.resent]),
+      [
+        ["Epoch123", 1, false],
+        ["Epoch123", 1, true],
+        ["Epoch123", 2, false],
+        ["Epoch123", 3, false],
+      ],
+    );
+    assert.equal(await client.xlen(keys.room("r")), 3);
   });
 });
