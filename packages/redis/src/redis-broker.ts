@@ -6,6 +6,7 @@ import {
   type BrokerEvents,
   CLUSTER_PROTOCOL_VERSION,
   type Clock,
+  type FeedEntry,
   type NamespaceFeed,
   type NamespaceLink,
   type NodeInfo,
@@ -434,9 +435,7 @@ class NamespaceState implements NamespaceLink {
     if (epoch === this.epochCandidate) this.epochCandidate = newEpoch();
   }
 
-  deliverEntry(
-    entry: { readonly epoch: string; readonly seq: number } & Parameters<NamespaceFeed["onEntry"]>[0],
-  ): void {
+  deliverEntry(entry: FeedEntry): void {
     if (this.closed) return;
     if (entry.epoch === this.epoch && entry.seq <= this.lastSeq) return; // one publish to several held rooms
     this.epoch = entry.epoch;
