@@ -253,3 +253,38 @@ export async function startRedisCluster(
     throw error;
   }
 }
+
+/**
+ * A balancer that is not sticky, for HTTP long-polling: each request goes to the next upstream
+ * in turn. Upstreams are reached from 127.0.0.2 so the nodes tell it from each other's relays.
+ */
+export async function roundRobin(ports: readonly number[]): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer: createHttpServer, request, Agent } = await import("node:http");
+  const agent = new Agent({ keepAlive: true });
+  let turn = 0;
+  const server = createHttpServer((req, res) => {
+    const port = ports[turn++ % ports.length] as number;
+    const headers = { ...req.headers };
+    delete headers.connection;
+    const upstream = request(
+      { host: "127.0.0.1", port, localAddress: "127.0.0.2", method: req.method, path: req.url, headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      agent.destroy();
+    },
+  };
+}
