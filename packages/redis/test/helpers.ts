@@ -69,6 +69,23 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** The redis-servers this process started: stopped with it, even when a timeout kills it. */
+const started = new Set<ChildProcess>();
+const dirs = new Set<string>();
+function stopStarted(): void {
+  for (const child of started) child.kill("SIGKILL");
+  started.clear();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.clear();
+}
+process.once("exit", stopStarted);
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.once(signal, () => {
+    stopStarted();
+    process.exit(128 + (signal === "SIGTERM" ? 15 : 2));
+  });
+}
+
 /** A redis-server of the test's own, on a free port, without persistence. */
 export class OwnRedis {
   private process: ChildProcess | undefined;
@@ -77,7 +94,9 @@ export class OwnRedis {
   private constructor(
     readonly port: number,
     private readonly extra: readonly string[],
-  ) {}
+  ) {
+    dirs.add(this.dir);
+  }
 
   static async start(extra: readonly string[] = [], port?: number): Promise<OwnRedis> {
     const server = new OwnRedis(port ?? (await freePort()), extra);
@@ -105,6 +124,8 @@ export class OwnRedis {
       { stdio: "ignore" },
     );
     this.process = child;
+    started.add(child);
+    child.once("exit", () => started.delete(child));
     for (let attempt = 0; ; attempt++) {
       try {
         await run("redis-cli", ["-p", String(this.port), "ping"]);
@@ -130,6 +151,7 @@ export class OwnRedis {
   async destroy(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
+    dirs.delete(this.dir);
   }
 }
 
