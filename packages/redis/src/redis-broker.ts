@@ -307,10 +307,17 @@ export class RedisBroker extends EventEmitter<BrokerEvents> implements Broker {
 
   // ---- private ----
 
+  /**
+   * Claims a tag, then subscribes the node's channel and the channels of the namespaces linked so
+   * far, and only then announces the node: a node that others count is one that hears their requests.
+   */
   private async start(): Promise<void> {
-    await this.registry.start();
+    await this.registry.claim();
     if (this.closed) return;
     await this.subscriber.acquire([this.keys.nodeChannel(this.registry.tag)]);
+    await Promise.all([...this.namespaces.values()].map((state) => state.live()));
+    if (this.closed) return;
+    await this.registry.announce();
   }
 
   private receive(channel: string, buffer: Buffer): void {
@@ -382,6 +389,11 @@ class NamespaceState implements NamespaceLink {
       () => this.learn(),
       () => {},
     );
+  }
+
+  /** Resolves once the namespace's own channels (`ca`, `ctl`) are subscribed. */
+  live(): Promise<void> {
+    return this.base;
   }
 
   publish(message: StoredMessage): Promise<Position> {

@@ -65,8 +65,8 @@ export class Registry {
     return this.nodes;
   }
 
-  /** Claims a free tag, announces this node and starts the heartbeat and the reads. */
-  async start(): Promise<void> {
+  /** Claims a free tag (the node is not announced yet: see `announce`). */
+  async claim(): Promise<void> {
     const ttl = String(this.options.heartbeatTimeout);
     for (let attempt = 1; ; attempt++) {
       const claimed = await this.commands.claim(
@@ -81,6 +81,10 @@ export class Registry {
       this.tag = newTag();
       this.nodes.set(this.tag, this.self());
     }
+  }
+
+  /** Announces this node, reads who else is alive, and starts the heartbeat and the reads. */
+  async announce(): Promise<void> {
     this.running = true;
     this.client.on("ready", this.onReady);
     this.client.on("close", this.onClose);
