@@ -157,6 +157,11 @@ export class ClusterAdapter<S extends AdapterSocket = AdapterSocket> extends Ada
     });
   }
 
+  /** Resolves once this node receives the namespace's room-less broadcasts and requests. */
+  override init(): Promise<void> {
+    return this.#link.subscribe([]);
+  }
+
   get #clock(): Clock {
     return (this.nsp as ClusterNamespace<S>).clock ?? systemClock;
   }
