@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Clock, systemClock } from "../clock.js";
+import { type Clock, systemClock, unrefTimer } from "../clock.js";
 import { TuttiError } from "../errors.js";
 import {
   Adapter,
@@ -262,7 +262,9 @@ export class ClusterAdapter<S extends AdapterSocket = AdapterSocket> extends Ada
       this.#link.broadcast({ t: T.ackBroadcast, id, r, x, f: flags.compress !== false, d: packet.data, to: timeout });
     }
     const cancelLocal = super.broadcastWithAck(packet, opts, clientCountCallback, ack);
+    // only forgets the request: it must not hold the process open once the acks are in
     const timer = this.#clock.setTimeout(() => this.#pending.delete(id), timeout);
+    unrefTimer(timer);
     return () => {
       this.#clock.clearTimeout(timer);
       this.#pending.delete(id);
@@ -466,7 +468,8 @@ export class ClusterAdapter<S extends AdapterSocket = AdapterSocket> extends Ada
       (r) => this.#link.sendTo(from, { t: T.clientAck, id, r }),
     );
     const timeout = typeof message.to === "number" ? message.to : this.#timeout;
-    this.#clock.setTimeout(cancel, timeout);
+    // forgets the acks still awaited; must not hold the process open
+    unrefTimer(this.#clock.setTimeout(cancel, timeout));
   }
 
   #answerFetch(message: NodeMessage, from: string): void {
