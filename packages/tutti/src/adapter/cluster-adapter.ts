@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "../clock.js";
+import { TuttiError } from "../errors.js";
 import {
   Adapter,
   type AdapterConstructor,
@@ -49,6 +50,11 @@ export interface ClusterAdapterOptions {
   requestsTimeout?: number;
   /** The most sockets one node sends in answer to `fetchSockets()`. Default 10000. */
   maxFetchedSockets?: number;
+  /**
+   * Where a failure the cluster could not hide gets its log line (besides the broker's `error`
+   * event): a broadcast the broker refused, a subscription that failed. Default: `console`.
+   */
+  logger?: { warn(message: string): void };
 }
 
 /** An adapter class bound to a broker: `io.adapter(createClusterAdapter(broker))`. */
@@ -88,6 +94,10 @@ interface Pending {
   onExtra?(from: string, message: NodeMessage): void;
 }
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 function optionsOf(opts: BroadcastOptions): { r: Room[]; x: Room[] } {
   return { r: [...opts.rooms], x: opts.except === undefined ? [] : [...opts.except] };
 }
@@ -118,6 +128,7 @@ export class ClusterAdapter<S extends AdapterSocket = AdapterSocket> extends Ada
   readonly #link: NamespaceLink;
   readonly #timeout: number;
   readonly #maxFetched: number;
+  readonly #logger: { warn(message: string): void };
   readonly #pending = new Map<string, Pending>();
   #nextRequest = 0;
   readonly #requestPrefix = randomBytes(4).toString("hex");
@@ -132,6 +143,7 @@ export class ClusterAdapter<S extends AdapterSocket = AdapterSocket> extends Ada
     this.broker = broker;
     this.#timeout = opts.requestsTimeout ?? 5000;
     this.#maxFetched = opts.maxFetchedSockets ?? 10_000;
+    this.#logger = opts.logger ?? console;
     this.#link = broker.namespace(nsp.name, this);
     broker.on("node-down", this.#onNodeDown);
     this.on("create-room", (room) => {
@@ -200,7 +212,13 @@ export class ClusterAdapter<S extends AdapterSocket = AdapterSocket> extends Ada
     this.#link.publish({ rooms: r, except: x, compress: flags.compress !== false, data: packet.data }).catch((err) => {
       // not stored, not sent: this node's sockets still get it, and the loss elsewhere is reported
       super.broadcast(packet, opts);
-      this.#report(err);
+      this.#report(
+        new TuttiError(
+          "BROKER_UNAVAILABLE",
+          `broadcast of "${String(packet.data[0])}" in namespace ${this.nsp.name} reached this node only: ${errorText(err)}`,
+          { cause: err },
+        ),
+      );
     });
   }
 
@@ -364,10 +382,11 @@ export class ClusterAdapter<S extends AdapterSocket = AdapterSocket> extends Ada
     for (const pending of [...this.#pending.values()]) if (pending.missing.has(tag)) pending.onAnswer(tag, undefined);
   };
 
+  /** A failure goes to the broker's `error` event (never thrown from here) and to the log. */
   #report(err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
-    // the broker's error event is where a failure is reported: never thrown from here
     if (this.broker.listenerCount("error") > 0) this.broker.emit("error", error);
+    this.#logger.warn(`[tutti cluster] ${error.message}`);
   }
 
   // ---- the feed ----

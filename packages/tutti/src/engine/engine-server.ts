@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import {
   createServer,
@@ -12,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { serialize as serializeCookie } from "cookie";
 import { type WebSocket, WebSocketServer } from "ws";
 import { CloseReasons, ErrorCodes, type ErrorSpec, TuttiError } from "../errors.js";
+import type { EngineCluster } from "./cluster.js";
 import { Admission, ConnectionLimiter } from "./connection-limiter.js";
 import { resolveCors } from "./cors.js";
 import { DeadlineQueue } from "./deadline-queue.js";
@@ -20,12 +20,31 @@ import { FlushScheduler } from "./flush-scheduler.js";
 import { abortUpgrade, sendHttpError } from "./http-error.js";
 import { interceptRequests } from "./intercept-requests.js";
 import { LISTEN_BACKLOG } from "./listen-backlog.js";
-import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions, type TransportName } from "./options.js";
+import {
+  type EngineOptions,
+  type RelayOptions,
+  type ResolvedEngineOptions,
+  resolveEngineOptions,
+  resolveRelayOptions,
+  type TransportName,
+} from "./options.js";
+import { Relay, type RelayStats } from "./relay.js";
+import { RelayListener } from "./relay-listener.js";
+import type { RelayedFrom } from "./relay-signature.js";
 import { checkAllowedOrigin, checkRequest, type Query, type Refusal, readQuery } from "./request-check.js";
+import { type Route, route } from "./router.js";
+import { clusterSessionId, isNodeTag, randomSessionId } from "./session-id.js";
 import { PollingTransport } from "./transports/polling.js";
 import { WebSocketTransport } from "./transports/websocket.js";
 
 function ignoreError(): void {}
+
+/** A cluster the engine joined: its membership, the relaying side and the relay listener. */
+interface Joined {
+  readonly cluster: EngineCluster;
+  readonly relay: Relay;
+  readonly listener: RelayListener;
+}
 
 /** What the 101 response of an upgrade in flight needs: middleware headers, a new session's id. */
 interface PendingUpgrade {
@@ -89,6 +108,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   readonly #limiter: ConnectionLimiter;
   /** The address each session is counted under by the limiter. */
   readonly #addresses = new WeakMap<EngineSession, string>();
+  #joined: Joined | undefined;
+  /** Requests and upgrades another node relayed here, with what their signature vouches for. */
+  readonly #relayed = new WeakMap<IncomingMessage, RelayedFrom>();
 
   constructor(opts: EngineOptions = {}) {
     super();
@@ -114,6 +136,81 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   get clientsCount(): number {
     return this.clients.size;
+  }
+
+  /** Counters of the relay: requests and upgrades piped to other nodes, refusals (all 0 outside a cluster). */
+  get relayStats(): Readonly<RelayStats> {
+    return (
+      this.#joined?.relay.stats ?? { relayedRequests: 0, relayedUpgrades: 0, refusedUnknown: 0, refusedSignature: 0 }
+    );
+  }
+
+  /**
+   * The address of the client that made `req`: for a request another node relayed here, the one
+   * that node signed (its TCP peer, or the forwarded client behind `trustedProxies`); otherwise
+   * the TCP peer's. For middlewares and `connection_error` listeners, which on a relayed request
+   * would otherwise see the relaying node.
+   */
+  remoteAddress(req: IncomingMessage): string {
+    return this.#relayed.get(req)?.address ?? req.socket?.remoteAddress ?? "";
+  }
+
+  /**
+   * Joins a cluster, so that any node can take any request (no sticky sessions): the ids of new
+   * sessions start with `cluster.tag`; a request for another node's session is piped to that
+   * node's relay listener, started here (`relay` option, overridden by `opts`) and announced
+   * with `cluster.setAddress` once it listens. Resolves with the announced address.
+   *
+   * Sessions whose ids come from the app's own `generateId` cannot be relayed: their requests
+   * must reach this node (a sticky balancer), or they get the 400 "Session ID unknown" elsewhere.
+   */
+  joinCluster(cluster: EngineCluster, opts: RelayOptions = {}): Promise<string> {
+    if (this.#joined !== undefined) throw new TuttiError("INVALID_OPTION", "engine already joined a cluster");
+    if (this.#closed) throw new TuttiError("INVALID_OPTION", "engine is closed");
+    if (!isNodeTag(cluster.tag)) {
+      throw new TuttiError(
+        "INVALID_OPTION",
+        `cluster tag must be 6 base64url characters, got "${String(cluster.tag)}"`,
+      );
+    }
+    const relayOpts = resolveRelayOptions({ ...this.opts.relay, ...opts });
+    const clock = this.opts.clock;
+    const relay = new Relay(cluster, clock, relayOpts.connectTimeout ?? 5000);
+    const listener = new RelayListener({
+      clock,
+      secret: () => relay.secret(),
+      matches: (req) => this.matches(req),
+      onRequest: (req, res, from) => {
+        this.#relayed.set(req, from);
+        this.handleRequest(req, res);
+      },
+      onUpgrade: (req, socket, head, from) => {
+        this.#relayed.set(req, from);
+        this.handleUpgrade(req, socket, head);
+      },
+      onForbidden: (req, target) => {
+        relay.stats.refusedSignature++;
+        const refusal: Refusal = { code: "FORBIDDEN", context: { name: "RELAY_SIGNATURE_INVALID" } };
+        if ("res" in target) this.#refuseHttp(req, target.res, {}, refusal);
+        else this.#refuseUpgrade(req, target.socket, refusal);
+      },
+    });
+    this.#joined = { cluster, relay, listener };
+    const listening = listener
+      .listen({
+        host: relayOpts.host ?? process.env.TUTTI_RELAY_HOST ?? "127.0.0.1",
+        port: relayOpts.port ?? 0,
+        path: relayOpts.path,
+      })
+      .then((address) => {
+        if (this.#closed) throw new TuttiError("INVALID_OPTION", "engine closed before its relay listener listened");
+        const advertised = relayOpts.advertise ?? address;
+        cluster.setAddress(advertised);
+        return advertised;
+      });
+    // a caller that does not wait for the listener must not crash the process when it fails
+    listening.catch(ignoreError);
+    return listening;
   }
 
   /** Adds a middleware run before each request is handled (express-session, helmet, ...). */
@@ -181,19 +278,28 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       return;
     }
     this.#withCors(req, res, (headers) => {
+      const where = this.#route(req, query);
+      if (where.kind === "relay") {
+        this.#joined?.relay.request(req, res, where.tag, this.opts.clientPeer(req), () =>
+          this.#refuseHttp(req, res, headers, { code: "SESSION_ID_UNKNOWN", context: { sid: where.sid } }),
+        );
+        return;
+      }
+      if (where.kind === "handshake" && this.#relayed.has(req)) {
+        this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context: { name: "RELAYED_HANDSHAKE" } });
+        return;
+      }
       this.#runMiddlewares(req, res, (failed) => {
         if (failed) {
           this.#refuseHttp(req, res, headers, { code: "BAD_REQUEST", context: { name: "MIDDLEWARE_FAILURE" } });
           return;
         }
-        this.#verify(req, query, false, res, (refusal, admission) => {
+        this.#verify(req, query, false, res, (refusal, admission, session) => {
           if (refusal) {
             this.#refuseHttp(req, res, headers, refusal);
             return;
           }
-          const sid = query.sid;
-          if (sid !== undefined) {
-            const session = this.clients.get(sid);
+          if (query.sid !== undefined) {
             const transport = session?.transport;
             if (!(transport instanceof PollingTransport)) {
               const context = { name: "TRANSPORT_MISMATCH", transport: "polling", previousTransport: transport?.name };
@@ -219,6 +325,17 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     const refusedOrigin = checkAllowedOrigin(this.opts, req);
     if (refusedOrigin !== undefined) {
       this.#refuseUpgrade(req, socket, refusedOrigin);
+      return;
+    }
+    const where = this.#route(req, query);
+    if (where.kind === "relay") {
+      this.#joined?.relay.upgrade(req, socket, head, where.tag, this.opts.clientPeer(req), () =>
+        this.#refuseUpgrade(req, socket, { code: "SESSION_ID_UNKNOWN", context: { sid: where.sid } }),
+      );
+      return;
+    }
+    if (where.kind === "handshake" && this.#relayed.has(req)) {
+      this.#refuseUpgrade(req, socket, { code: "BAD_REQUEST", context: { name: "RELAYED_HANDSHAKE" } });
       return;
     }
     const res = new ServerResponse(req);
@@ -277,6 +394,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     this.httpServer?.removeListener("upgrade", this.#onUpgrade);
     for (const session of [...this.clients.values()]) session.terminate(CloseReasons.SERVER_SHUTDOWN);
     this.#wss.close();
+    if (this.#joined !== undefined) {
+      this.#joined.relay.close();
+      this.#joined.listener.close();
+    }
     const server = this.httpServer;
     if (this.#ownsHttpServer && server !== undefined) {
       server.close((err) => callback?.(err));
@@ -301,11 +422,20 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   // ---- internals ----
 
-  /** Calls back with a new session id; `generateId` may return it or a promise of it. */
+  /** Where a request goes (see `Route`): decided once, before the middlewares. */
+  #route(req: IncomingMessage, query: Query): Route {
+    return route(query.sid, (sid) => this.clients.has(sid), this.#joined?.cluster.tag, this.#relayed.has(req));
+  }
+
+  /**
+   * Calls back with a new session id; `generateId` may return it or a promise of it. In a
+   * cluster, the default id starts with the node's tag, so the other nodes find its owner.
+   */
   #generateId(req: IncomingMessage, callback: (err: unknown, id?: string) => void): void {
     const generate = this.generateId ?? this.opts.generateId;
     if (generate === undefined) {
-      callback(undefined, randomBytes(15).toString("base64url"));
+      const joined = this.#joined;
+      callback(undefined, joined === undefined ? randomSessionId() : clusterSessionId(joined.cluster.tag));
       return;
     }
     let result: string | Promise<string>;
@@ -381,8 +511,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   /**
    * The protocol's checks, then for a handshake the per-address limits and `allowRequest`.
-   * Calls back with the refusal, or with the handshake's admission (none for a request of an
-   * open session). `lifetime` is the response or socket whose close gives the admission back.
+   * Calls back with the refusal, or with the handshake's admission, or for a request of an open
+   * session with that session (looked up here, once, after the middlewares). `lifetime` is the response or socket whose close gives the admission back.
    * `upgrade` is said, not guessed from the response's class: on an HTTP/2 server the response
    * of a plain request is an Http2ServerResponse.
    */
@@ -391,11 +521,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     query: Query,
     upgrade: boolean,
     lifetime: ServerResponse | Duplex,
-    done: (refusal: Refusal | undefined, admission?: Admission) => void,
+    done: (refusal: Refusal | undefined, admission?: Admission, session?: EngineSession) => void,
   ): void {
-    const refusal = checkRequest(this.opts, req, query, upgrade, this.#closed, (sid) => this.clients.get(sid));
+    const session = query.sid === undefined ? undefined : this.clients.get(query.sid);
+    const refusal = checkRequest(this.opts, req, query, upgrade, this.#closed, session);
     if (refusal !== undefined || query.sid !== undefined) {
-      done(refusal);
+      done(refusal, undefined, session);
       return;
     }
     let address: unknown;

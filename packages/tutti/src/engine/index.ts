@@ -1,3 +1,4 @@
+export type { EngineCluster } from "./cluster.js";
 export type { CorsOptions, CorsOrigin } from "./cors.js";
 export {
   type ConnectionError,
@@ -13,6 +14,7 @@ export {
   type SendOptions,
   type SessionState,
 } from "./engine-session.js";
-export type { AllowRequest, CookieOptions, EngineOptions, TransportName } from "./options.js";
+export type { AllowRequest, CookieOptions, EngineOptions, RelayOptions, TransportName } from "./options.js";
 export { PreparedMessage } from "./prepared-message.js";
+export type { RelayStats } from "./relay.js";
 export type { Transport } from "./transport.js";

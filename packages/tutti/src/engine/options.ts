@@ -29,6 +29,24 @@ export type AllowRequest = (
 ) => void;
 
 /**
+ * The relay listener of a node in a cluster (`EngineServer#joinCluster`): where the other nodes
+ * send it the requests of its sessions that reached them. It must be reachable from the other
+ * nodes and from nobody else (it trusts the cluster's signature only).
+ */
+export interface RelayOptions {
+  /** Interface to listen on. Default: the `TUTTI_RELAY_HOST` environment variable, else "127.0.0.1". */
+  host?: string;
+  /** Port to listen on. Default 0 (any free port). */
+  port?: number;
+  /** A Unix socket path to listen on instead of host and port (node:cluster workers). */
+  path?: string;
+  /** The address announced to the other nodes ("10.0.0.5:7000", a socket path). Default: where it listens. */
+  advertise?: string;
+  /** Milliseconds a relaying node waits to connect to an owner before answering 400. Default 5000. */
+  connectTimeout?: number;
+}
+
+/**
  * Which browser origins may connect: a list of origins (`"https://app.example.com"`) or a
  * function. A request whose Origin header is refused gets HTTP 403 (ORIGIN_NOT_ALLOWED);
  * a request without an Origin header (not from a browser) is let through.
@@ -112,6 +130,8 @@ export interface EngineOptions {
   clientAddress?: (req: IncomingMessage, address: string) => string;
   /** Time for everything the server schedules; tests pass a fake one. Default: the system clock. */
   clock?: Clock;
+  /** The relay listener, once the engine joins a cluster (see `RelayOptions`). */
+  relay?: RelayOptions;
 }
 
 export interface ResolvedEngineOptions {
@@ -135,33 +155,60 @@ export interface ResolvedEngineOptions {
   maxConnectionsPerIp: number;
   handshakeRate: HandshakeRate | false;
   clientAddress: (req: IncomingMessage) => string;
+  /**
+   * The client's address before `clientAddress` and the /64 grouping: the TCP peer's, or the
+   * forwarded client's when the peer is one of `trustedProxies`. What a relaying node signs.
+   */
+  clientPeer: (req: IncomingMessage) => string;
   clock: Clock;
+  relay: RelayOptions;
 }
 
 /**
- * The address a handshake counts under before `clientAddress`: the TCP peer's address, or with
- * `trustedProxies` the forwarded client's, as its key (see `addressKey`).
+ * The client's address: the TCP peer's, or with `trustedProxies` the forwarded client's.
  */
-function defaultAddress(trustedProxies: readonly string[] | undefined): (req: IncomingMessage) => string {
+function resolveClientPeer(trustedProxies: readonly string[] | undefined): (req: IncomingMessage) => string {
   if (trustedProxies !== undefined && !Array.isArray(trustedProxies)) {
     throw new TuttiError("INVALID_OPTION", "trustedProxies must be a list of addresses or CIDR ranges");
   }
   if (trustedProxies === undefined || trustedProxies.length === 0) {
-    return (req) => addressKey(req.socket.remoteAddress ?? "");
+    return (req) => req.socket.remoteAddress ?? "";
   }
   const proxies = new TrustedProxies(trustedProxies);
-  return (req) => addressKey(proxies.clientOf(req));
+  return (req) => proxies.clientOf(req);
 }
 
 /**
- * The resolved `clientAddress`. A custom one is called with the default address as its second
- * argument, so it can refine it (group by tenant, say) without redoing the proxy walk.
+ * The resolved `clientAddress`: the client's address as its key (see `addressKey`). A custom
+ * one is called with that key as its second argument, so it can refine it (group by tenant,
+ * say) without redoing the proxy walk.
  */
-function resolveClientAddress(opts: EngineOptions): (req: IncomingMessage) => string {
-  const address = defaultAddress(opts.trustedProxies);
+function resolveClientAddress(
+  opts: EngineOptions,
+  peer: (req: IncomingMessage) => string,
+): (req: IncomingMessage) => string {
+  const address = (req: IncomingMessage): string => addressKey(peer(req));
   const custom = opts.clientAddress;
   if (custom === undefined) return address;
   return (req) => custom(req, address(req));
+}
+
+/** Checks the `relay` option (read when the engine joins a cluster). */
+export function resolveRelayOptions(relay: RelayOptions | undefined): RelayOptions {
+  if (relay === undefined) return {};
+  if (typeof relay !== "object" || relay === null) throw new TuttiError("INVALID_OPTION", "relay must be an object");
+  const port = relay.port;
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new TuttiError("INVALID_OPTION", `relay.port must be a port number, got ${String(port)}`);
+  }
+  for (const key of ["host", "path", "advertise"] as const) {
+    const value = relay[key];
+    if (value !== undefined && (typeof value !== "string" || value === "")) {
+      throw new TuttiError("INVALID_OPTION", `relay.${key} must be a non-empty string`);
+    }
+  }
+  positive("relay.connectTimeout", relay.connectTimeout, 5000);
+  return { ...relay };
 }
 
 /**
@@ -237,6 +284,7 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
     httpCompression = { threshold: opts.httpCompression.threshold ?? 1024 };
   }
 
+  const clientPeer = resolveClientPeer(opts.trustedProxies);
   return {
     path,
     pingInterval: positive("pingInterval", opts.pingInterval, 25_000),
@@ -273,7 +321,9 @@ export function resolveEngineOptions(opts: EngineOptions = {}): ResolvedEngineOp
               DEFAULT_HANDSHAKE_RATE.perSecond,
             ),
           },
-    clientAddress: resolveClientAddress(opts),
+    clientAddress: resolveClientAddress(opts, clientPeer),
+    clientPeer,
     clock: opts.clock ?? systemClock,
+    relay: resolveRelayOptions(opts.relay),
   };
 }

@@ -55,7 +55,8 @@ export function checkAllowedOrigin(opts: ResolvedEngineOptions, req: IncomingMes
 /**
  * The protocol's checks on an engine request, in order: transport, protocol version, Origin
  * characters, then for a session its existence and transport, and for a handshake its method and
- * transport. Returns the refusal, or undefined when the request may proceed.
+ * transport. `session` is the open session of the request's sid, looked up once by the caller.
+ * Returns the refusal, or undefined when the request may proceed.
  */
 export function checkRequest(
   opts: ResolvedEngineOptions,
@@ -63,7 +64,7 @@ export function checkRequest(
   query: Query,
   upgrade: boolean,
   closed: boolean,
-  findSession: (sid: string) => EngineSession | undefined,
+  session: EngineSession | undefined,
 ): Refusal | undefined {
   const transport = query.transport;
   if (transport === undefined || !opts.transports.includes(transport as TransportName)) {
@@ -81,7 +82,6 @@ export function checkRequest(
   if (closed) return { code: "BAD_REQUEST", context: { name: "SERVER_CLOSED" } };
   const sid = query.sid;
   if (sid !== undefined) {
-    const session = findSession(sid);
     if (session === undefined) return { code: "SESSION_ID_UNKNOWN", context: { sid } };
     if (!upgrade && session.transport.name !== transport) {
       const previousTransport = session.transport.name;

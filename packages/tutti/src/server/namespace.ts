@@ -8,6 +8,7 @@ import type { Client } from "./client.js";
 import { PreparedPacket } from "./prepared-packet.js";
 import type { Server } from "./server.js";
 import { settle } from "./settle.js";
+import { createNamespaceAdapter } from "./sio-compat.js";
 import { Socket } from "./socket.js";
 import type {
   AllButLast,
@@ -105,8 +106,8 @@ export class Namespace<
   }
 
   protected createAdapter(): Adapter<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
-    const AdapterClass = this.server.adapterConstructor;
-    return new AdapterClass(this as unknown as AdapterNamespace) as unknown as Adapter<
+    // socket.io-adapter: one written for socket.io is checked and fitted (sio-compat.ts)
+    return createNamespaceAdapter(this.server.adapterConstructor, this) as unknown as Adapter<
       Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
     >;
   }

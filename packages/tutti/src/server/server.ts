@@ -25,6 +25,7 @@ import { type NamespaceMatcher, ParentNamespace } from "./parent-namespace.js";
 import type { Parser, ParserEncoder } from "./parser.js";
 import { ClientFileServer } from "./serve-client.js";
 import { settle } from "./settle.js";
+import { createNamespaceAdapter } from "./sio-compat.js";
 import { tuttiParser } from "./tutti-parser.js";
 import type {
   AllButLast,
@@ -307,10 +308,12 @@ export class Server<
   adapter(v?: AdapterConstructor | SocketIoAdapterConstructor): this | AdapterConstructor {
     if (v === undefined) return this.#adapter;
     const ctor = v as AdapterConstructor;
+    // socket.io-adapter: each namespace's adapter is made, and checked (sio-compat.ts), before
+    // any is replaced, so a refused adapter leaves the server as it was
+    const made = [...this.#nsps.values()].map((nsp) => ({ nsp, adapter: createNamespaceAdapter(ctor, nsp) }));
     this.#adapter = ctor;
     this.#joinCluster();
-    for (const nsp of this.#nsps.values()) {
-      const adapter = new ctor(nsp as never);
+    for (const { nsp, adapter } of made) {
       (nsp as { adapter: unknown }).adapter = adapter;
       settle(() => adapter.init(), "init");
     }

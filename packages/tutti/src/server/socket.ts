@@ -9,6 +9,7 @@ import { BroadcastOperator } from "./broadcast-operator.js";
 import type { Client } from "./client.js";
 import type { Namespace } from "./namespace.js";
 import type { PreparedPacket } from "./prepared-packet.js";
+import { type SocketIoPacketOptions, writeSocketIoPacket } from "./sio-compat.js";
 import type {
   AllButLast,
   DecorateAcknowledgements,
@@ -603,6 +604,14 @@ export class Socket<
    */
   notifyOutgoingListeners(packet: { readonly data?: unknown }): void {
     if (Array.isArray(packet.data)) this.#notifyOutgoing(packet.data);
+  }
+
+  /**
+   * socket.io-adapter: socket.io's `socket.packet`, which socket.io-adapter before 2.5
+   * (socket.io-redis 6) calls with a broadcast's encoded messages (sio-compat.ts).
+   */
+  packet(packet: SocketPacket | ReadonlyArray<string | Buffer>, opts?: SocketIoPacketOptions): void {
+    writeSocketIoPacket(this.client, this.nsp.name, packet, opts);
   }
 
   #notifyOutgoing(data: readonly unknown[]): void {
