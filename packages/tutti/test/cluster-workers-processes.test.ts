@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, fork } from "node:child_process";
+import { get } from "node:http";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Socket as ClientSocket, io as connect } from "socket.io-client";
@@ -99,6 +100,16 @@ async function until<T>(get: () => Promise<T>, check: (value: T) => boolean, wha
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`never: ${what}`);
+}
+
+/** One request on a connection of its own: the next connection goes to the next worker. */
+function shiftTurn(port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
+      res.resume();
+      res.on("end", resolve);
+    }).on("error", reject);
+  });
 }
 
 function alive(pid: number): boolean {
@@ -229,4 +240,69 @@ test("2 workers on one port: broadcasts, fetchSockets and server-side acks acros
   assert.equal(await exited, 0);
   assert.equal(alive(pidA), false);
   assert.equal(alive(pidC), false);
+});
+
+test("no sticky sessions: polling-only clients on 2 workers connect and exchange messages, their requests relayed to the owner", async () => {
+  const { primary, reports } = startPrimary();
+  const first = await reports.next((e) => e.ev === "listening", "first worker listening");
+  await reports.next((e) => e.ev === "listening", "second worker listening");
+  const port = first.port as number;
+
+  // agent: false: a new TCP connection per request, so each request is handed to either worker
+  const polling: { client: ClientSocket; pid: number }[] = [];
+  for (let i = 0; i < 20 && (i < 6 || new Set(polling.map((p) => p.pid)).size < 2); i++) {
+    // the primary deals connections out in turn: a client's own requests may keep the handshakes
+    // on one worker, so one extra connection shifts the turn
+    if (i > 0 && new Set(polling.map((p) => p.pid)).size < 2) await shiftTurn(port);
+    const client = connect(`http://127.0.0.1:${port}`, { transports: ["polling"], forceNew: true, agent: false });
+    clients.push(client);
+    await new Promise<void>((resolve, reject) => {
+      client.once("connect", resolve);
+      client.once("connect_error", reject);
+    });
+    polling.push({ client, pid: await ask<number>(client, "whoami") });
+  }
+  const owners = new Set(polling.map((p) => p.pid));
+  assert.equal(owners.size, 2, "sessions opened on both workers");
+  for (const pid of owners) {
+    const client = (polling.find((p) => p.pid === pid) as { client: ClientSocket }).client;
+    await until(
+      () => ask<number>(client, "count"),
+      (n) => n === 2,
+      "both workers see each other",
+    );
+  }
+
+  // every client shouts once; every client hears every shout
+  const heard = polling.map(
+    ({ client }) =>
+      new Promise<string[]>((resolve) => {
+        const got: string[] = [];
+        client.on("news", (_pid: number, text: string) => {
+          got.push(text);
+          if (got.length === polling.length) resolve(got);
+        });
+      }),
+  );
+  await Promise.all(polling.map(({ client }, i) => ask(client, "shout", `m${i}`)));
+  const expected = polling.map((_, i) => `m${i}`).sort();
+  for (const got of await Promise.all(heard)) assert.deepEqual([...got].sort(), expected);
+
+  // the requests that reached the other worker were relayed to the owner, none refused
+  const relays = await ask<{
+    ok: boolean;
+    stats: { relayedRequests: number; refusedUnknown: number; refusedSignature: number }[];
+  }>(polling[0]?.client as ClientSocket, "relays");
+  assert.equal(relays.ok, true);
+  assert.equal(relays.stats.length, 2);
+  assert.ok(relays.stats.reduce((n, s) => n + s.relayedRequests, 0) > 0, "some requests were relayed");
+  assert.equal(
+    relays.stats.reduce((n, s) => n + s.refusedUnknown + s.refusedSignature, 0),
+    0,
+  );
+
+  for (const client of clients) client.close();
+  const exited = new Promise<number | null>((resolve) => primary.once("exit", (code) => resolve(code)));
+  primary.kill("SIGTERM");
+  assert.equal(await exited, 0);
 });
