@@ -1,5 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
+import { systemClock } from "../clock.js";
 import { TuttiError } from "../errors.js";
 import { type PrimaryHub, type PrimaryOptions, setupPrimary } from "./primary-hub.js";
 
@@ -57,13 +58,14 @@ export async function runCluster(
   let stopping: Promise<void> | undefined;
   const pending = new Set<NodeJS.Timeout>();
   const born = new WeakMap<Worker, number>();
+  const clock = opts.clock ?? systemClock;
 
   const fork = (): void => {
-    born.set(cluster.fork(), Date.now());
+    born.set(cluster.fork(), clock.now());
   };
   const onExit = (dead: Worker): void => {
     if (stopping !== undefined || !respawn) return;
-    const lived = Date.now() - (born.get(dead) ?? 0);
+    const lived = clock.now() - (born.get(dead) ?? 0);
     if (lived >= MIN_UPTIME) fork();
     else {
       const timer = setTimeout(() => {

@@ -427,8 +427,10 @@ export class WorkerBroker extends EventEmitter<BrokerEvents> implements Broker {
     // a tick far later than due means this process was stopped: the primary's silence is not its fault
     if (now - this.#lastTick > this.#timeout) this.#lastPong = now;
     this.#lastTick = now;
-    if (this.#sendable && now - this.#lastPong > this.#timeout)
-      this.#lost(new Error(`the cluster primary did not answer for ${this.#timeout} ms`));
+    if (this.#sendable && now - this.#lastPong > this.#timeout) {
+      const hint = this.#welcomed ? "" : " (does the primary run setupPrimary() or runCluster()?)";
+      this.#lost(new Error(`the cluster primary did not answer for ${this.#timeout} ms${hint}`));
+    }
     // pings go out even while the primary is away: its next pong brings the worker back
     this.#send({ k: K.ping });
     this.#schedule();
