@@ -62,9 +62,13 @@ after(() => {
   for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
 
-function startPrimary(): { primary: ChildProcess; reports: Reports } {
+function startPrimary(env: Record<string, string> = {}): { primary: ChildProcess; reports: Reports } {
   const reports = new Reports();
-  const primary = fork(fixture, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const primary = fork(fixture, [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, ...env },
+  });
   started.push(primary);
   primary.on("message", (message: Event) => {
     if (typeof message.pid === "number") pids.add(message.pid);
@@ -242,8 +246,8 @@ test("2 workers on one port: broadcasts, fetchSockets and server-side acks acros
   assert.equal(alive(pidC), false);
 });
 
-test("no sticky sessions: polling-only clients on 2 workers connect and exchange messages, their requests relayed to the owner", async () => {
-  const { primary, reports } = startPrimary();
+test("no sticky sessions: polling-only clients on 2 workers connect and exchange messages, their requests relayed to the owner (JSON IPC: binary still arrives as binary)", async () => {
+  const { primary, reports } = startPrimary({ TUTTI_SERIALIZATION: "json" });
   const first = await reports.next((e) => e.ev === "listening", "first worker listening");
   await reports.next((e) => e.ev === "listening", "second worker listening");
   const port = first.port as number;
@@ -278,14 +282,16 @@ test("no sticky sessions: polling-only clients on 2 workers connect and exchange
     ({ client }) =>
       new Promise<string[]>((resolve) => {
         const got: string[] = [];
-        client.on("news", (_pid: number, text: string) => {
-          got.push(text);
+        client.on("news", (_pid: number, payload: { text: string; bytes: Uint8Array }) => {
+          got.push(`${payload.text}:${[...Buffer.from(payload.bytes)].join(",")}`);
           if (got.length === polling.length) resolve(got);
         });
       }),
   );
-  await Promise.all(polling.map(({ client }, i) => ask(client, "shout", `m${i}`)));
-  const expected = polling.map((_, i) => `m${i}`).sort();
+  await Promise.all(
+    polling.map(({ client }, i) => ask(client, "shout", { text: `m${i}`, bytes: Buffer.from([i, 255]) })),
+  );
+  const expected = polling.map((_, i) => `m${i}:${i},255`).sort();
   for (const got of await Promise.all(heard)) assert.deepEqual([...got].sort(), expected);
 
   // the requests that reached the other worker were relayed to the owner, none refused
