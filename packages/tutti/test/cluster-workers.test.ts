@@ -248,3 +248,15 @@ test("at most maxPending requests await the primary", async () => {
   await broker.close();
   primary.close();
 });
+
+test("a tag already in the cluster is refused: the second worker's ready() rejects", async () => {
+  const primary = new PrimaryHub();
+  const first = new WorkerBroker({ channel: channelTo(primary, true).channel, tag: "same-1" });
+  await first.ready();
+  const second = new WorkerBroker({ channel: channelTo(primary, true).channel, tag: "same-1" });
+  second.on("error", () => undefined);
+  await assert.rejects(second.ready(), /refused this worker: node tag same-1 is taken/);
+  assert.deepEqual([...first.members().keys()], ["same-1"]);
+  await Promise.all([first.close(), second.close()]);
+  primary.close();
+});

@@ -1,6 +1,12 @@
 import cluster, { type Worker } from "node:cluster";
 import { EventEmitter } from "node:events";
-import type { NamespaceLink, NodeInfo, NodeMessage, StoredMessage } from "../adapter/broker.js";
+import {
+  CLUSTER_PROTOCOL_VERSION,
+  type NamespaceLink,
+  type NodeInfo,
+  type NodeMessage,
+  type StoredMessage,
+} from "../adapter/broker.js";
 import { type MemoryBroker, MemoryHub } from "../adapter/memory-broker.js";
 import { type Clock, type ClockTimer, systemClock, unrefTimer } from "../clock.js";
 import { TuttiError } from "../errors.js";
@@ -181,10 +187,17 @@ class Connection {
 
   #hello(body: IpcBody): void {
     this.leave("left");
-    const tag = body.tag as string;
+    const tag = body.tag;
+    if (typeof tag !== "string" || !/^[A-Za-z0-9_-]{6}$/.test(tag)) {
+      this.send({ k: K.err, id: -1, e: `not a node tag: ${String(tag)}` }, false);
+      return;
+    }
     let broker: MemoryBroker;
     try {
-      broker = this.#owner.hub.connect({ tag, version: body.version as number });
+      broker = this.#owner.hub.connect({
+        tag,
+        version: typeof body.version === "number" ? body.version : CLUSTER_PROTOCOL_VERSION,
+      });
     } catch (err) {
       // a tag in use: the worker reports it and stays out
       this.send({ k: K.err, id: -1, e: errorText(err) }, false);

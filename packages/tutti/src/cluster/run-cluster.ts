@@ -19,6 +19,8 @@ export interface RunClusterOptions extends PrimaryOptions {
    * workers use another broker (`@tutti/redis` across machines): the primary then only supervises.
    */
   hub?: boolean;
+  /** Milliseconds `stop` (and a forwarded signal) waits for the workers to exit before it kills them (SIGKILL). Default 10000. */
+  shutdownTimeout?: number;
 }
 
 /** The primary's handle on the cluster `runCluster` started. */
@@ -83,8 +85,10 @@ export async function runCluster(
     for (const timer of pending) clearTimeout(timer);
     pending.clear();
     stopping = new Promise<void>((resolve) => {
+      let killer: NodeJS.Timeout | undefined;
       const done = (): void => {
         if (live().length > 0) return;
+        clearTimeout(killer);
         cluster.off("exit", done);
         cluster.off("exit", onExit);
         hub?.close();
@@ -92,6 +96,11 @@ export async function runCluster(
       };
       cluster.on("exit", done);
       for (const w of live()) w.process.kill(signal);
+      // a worker that ignores the signal must not keep the cluster up forever
+      killer = setTimeout(() => {
+        for (const w of live()) w.process.kill("SIGKILL");
+      }, opts.shutdownTimeout ?? 10_000);
+      killer.unref();
       done();
     });
     return stopping;

@@ -321,12 +321,16 @@ export class WorkerBroker extends EventEmitter<BrokerEvents> implements Broker {
         this.#lastPong = this.#clock.now();
         if (!this.#reachable && !this.#helloSent) this.#hello();
         return;
-      case K.entry:
-        this.#links.get(body.n as string)?.feed.onEntry(body.e as FeedEntry);
+      case K.entry: {
+        const feed = this.#links.get(body.n as string)?.feed;
+        if (feed !== undefined) this.#deliver(() => feed.onEntry(body.e as FeedEntry));
         return;
-      case K.message:
-        this.#links.get(body.n as string)?.feed.onMessage(body.m as NodeMessage, body.f as string);
+      }
+      case K.message: {
+        const feed = this.#links.get(body.n as string)?.feed;
+        if (feed !== undefined) this.#deliver(() => feed.onMessage(body.m as NodeMessage, body.f as string));
         return;
+      }
       case K.ok:
       case K.err:
         this.#answer(body);
@@ -349,6 +353,15 @@ export class WorkerBroker extends EventEmitter<BrokerEvents> implements Broker {
         this.#lost(new Error("the cluster primary removed this worker (no heartbeat within its timeout)"));
         this.#lastPong = this.#clock.now();
         this.#hello();
+    }
+  }
+
+  /** A feed's failure is reported, never thrown into the channel's listener (it would end the worker). */
+  #deliver(task: () => void): void {
+    try {
+      task();
+    } catch (err) {
+      this.#report(err);
     }
   }
 
