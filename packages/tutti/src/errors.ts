@@ -28,7 +28,6 @@ export const ErrorCodes = {
   ACK_LIMIT_EXCEEDED: { message: "Too many pending acks for this socket" },
   JOIN_NOT_ALLOWED: { message: "The socket may not join this room" },
   BROKER_UNAVAILABLE: { message: "The cluster's broker is unavailable" },
-  RELAY_REFUSED: { message: "Relayed request refused", status: 403 },
   ADAPTER_NOT_SUPPORTED: { message: "The adapter cannot do this on Tutti" },
 } as const satisfies Record<string, ErrorSpec>;
 

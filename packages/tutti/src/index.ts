@@ -51,3 +51,4 @@ export function attach(server: HttpServer, opts?: EngineOptions): EngineServer {
 export function listen(port: number, opts?: EngineOptions, callback?: () => void): EngineServer {
   return new EngineServer(opts).listen(port, undefined, callback);
 }
+export type { EngineCluster, RelayOptions, RelayStats } from "./engine/index.js";

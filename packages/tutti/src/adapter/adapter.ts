@@ -73,6 +73,8 @@ export interface AdapterEvents {
   "delete-room": [room: Room];
   "join-room": [room: Room, id: SocketId];
   "leave-room": [room: Room, id: SocketId];
+  /** A cluster adapter's failure it could not hide (a broadcast the broker refused): never thrown. */
+  error: [error: Error];
 }
 
 /** The constructor a server takes as its `adapter` option. */

@@ -91,6 +91,8 @@ export interface NamespaceLink {
    * Starts delivering stored and ephemeral messages of `rooms` to this node. Resolves once every
    * message published after it resolves will be delivered. Subscribing twice is counted once;
    * `unsubscribe` undoes a subscription (a broker may linger before it drops the channel).
+   * `subscribe([])` resolves once the namespace's own channels (room-less broadcasts, requests)
+   * are live.
    */
   subscribe(rooms: readonly string[]): Promise<void>;
   unsubscribe(rooms: readonly string[]): void;

@@ -157,6 +157,11 @@ export class ClusterAdapter<S extends AdapterSocket = AdapterSocket> extends Ada
     });
   }
 
+  /** Resolves once this node receives the namespace's room-less broadcasts and requests. */
+  override init(): Promise<void> {
+    return this.#link.subscribe([]);
+  }
+
   get #clock(): Clock {
     return (this.nsp as ClusterNamespace<S>).clock ?? systemClock;
   }
@@ -382,9 +387,10 @@ export class ClusterAdapter<S extends AdapterSocket = AdapterSocket> extends Ada
     for (const pending of [...this.#pending.values()]) if (pending.missing.has(tag)) pending.onAnswer(tag, undefined);
   };
 
-  /** A failure goes to the broker's `error` event (never thrown from here) and to the log. */
+  /** A failure goes to this adapter's and the broker's `error` listeners (never thrown from here) and to the log. */
   #report(err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount("error") > 0) this.emit("error", error);
     if (this.broker.listenerCount("error") > 0) this.broker.emit("error", error);
     this.#logger.warn(`[tutti cluster] ${error.message}`);
   }

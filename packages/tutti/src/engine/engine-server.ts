@@ -155,6 +155,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     return this.#relayed.get(req)?.address ?? req.socket?.remoteAddress ?? "";
   }
 
+  /** The cluster this engine joined, if any. */
+  get cluster(): EngineCluster | undefined {
+    return this.#joined?.cluster;
+  }
+
   /**
    * Joins a cluster, so that any node can take any request (no sticky sessions): the ids of new
    * sessions start with `cluster.tag`; a request for another node's session is piped to that

@@ -325,8 +325,9 @@ export class Server<
     const broker = brokerOf(this.#adapter);
     const engine = this.engine as EngineServer | undefined;
     if (broker === undefined || engine === undefined) return;
-    const join = (engine as { joinCluster?: (cluster: Broker) => void }).joinCluster;
-    if (typeof join === "function") join.call(engine, broker);
+    if (engine.cluster === broker) return;
+    // the relay's address is announced once it listens; a failure to listen is the engine's to report
+    engine.joinCluster(broker);
   }
 
   // ---- attaching ----
