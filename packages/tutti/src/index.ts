@@ -4,6 +4,7 @@ import type { EngineOptions } from "./engine/options.js";
 
 export * from "./adapter/index.js";
 export { type Clock, type ClockTimer, systemClock } from "./clock.js";
+export * from "./cluster/index.js";
 export {
   type AllowRequest,
   type ConnectionError,

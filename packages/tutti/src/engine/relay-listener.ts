@@ -65,8 +65,11 @@ export class RelayListener {
         const { address, port } = server.address() as AddressInfo;
         resolve(address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
       };
-      if (opts.path !== undefined) server.listen({ path: opts.path, backlog: LISTEN_BACKLOG }, listening);
-      else server.listen({ host: opts.host, port: opts.port, backlog: LISTEN_BACKLOG }, listening);
+      // exclusive: in a node:cluster worker a listener is otherwise shared with the other workers
+      // (port 0 included), and a request relayed to this node would reach any of them
+      if (opts.path !== undefined)
+        server.listen({ path: opts.path, backlog: LISTEN_BACKLOG, exclusive: true }, listening);
+      else server.listen({ host: opts.host, port: opts.port, backlog: LISTEN_BACKLOG, exclusive: true }, listening);
     });
   }
 
